@@ -1,0 +1,280 @@
+/* main.c: the hlm-mpi command line.  Thin: parses arguments, runs one
+ * subcommand from libhlm, and reports errors so that every rank exits with
+ * the same non-zero code and nobody hangs. */
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hlm/comm.h"
+#include "hlm/error.h"
+#include "hlm/version.h"
+
+typedef struct cli_ctx {
+  MPI_Comm comm;
+  int rank;
+  int size;
+  int verbose;
+} cli_ctx;
+
+typedef hlm_status (*cli_handler)(cli_ctx *ctx, int argc, char **argv);
+
+typedef struct cli_command {
+  const char *name;
+  const char *args;
+  const char *summary;
+  int min_args;
+  int max_args; /* -1: no limit */
+  cli_handler run;
+} cli_command;
+
+static hlm_status cmd_fit(cli_ctx *ctx, int argc, char **argv);
+static hlm_status cmd_check(cli_ctx *ctx, int argc, char **argv);
+static hlm_status cmd_import(cli_ctx *ctx, int argc, char **argv);
+static hlm_status cmd_info(cli_ctx *ctx, int argc, char **argv);
+static hlm_status cmd_simulate(cli_ctx *ctx, int argc, char **argv);
+
+static const cli_command commands[] = {
+    {"fit", "CONFIG.toml", "fit the model described in CONFIG.toml", 1, 1,
+     cmd_fit},
+    {"check", "CONFIG.toml",
+     "validate CONFIG.toml and print the model it describes", 1, 1, cmd_check},
+    {"import", "DATA.csv DATA.h5 [--group NAME] [--type COL=KIND ...]",
+     "convert a CSV file to the HDF5 data layout", 2, -1, cmd_import},
+    {"info", "DATA.h5", "list the columns, types, rows and levels of a file", 1,
+     1, cmd_info},
+    {"simulate", "SIM.toml OUT.h5",
+     "write a synthetic cluster-sampled data set", 2, 2, cmd_simulate},
+};
+enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
+
+static void print_help(FILE *out)
+{
+  fprintf(out,
+          "usage: mpirun -n N hlm-mpi [OPTIONS] CONFIG.toml\n"
+          "       mpirun -n N hlm-mpi [OPTIONS] COMMAND ARGS...\n\n"
+          "Fits hierarchical linear (mixed-effects) models to cluster-sampled "
+          "data,\nwith the data spread over MPI ranks.  A bare CONFIG.toml "
+          "means `fit CONFIG.toml`.\n\ncommands:\n");
+  for (int i = 0; i < NCOMMANDS; i++) {
+    fprintf(out, "  %-9s %s\n            %s\n", commands[i].name,
+            commands[i].args, commands[i].summary);
+  }
+  fprintf(out, "\noptions:\n"
+               "  -h, --help     show this help and exit\n"
+               "  -V, --version  show the version of hlm-mpi and of the "
+               "libraries it uses\n"
+               "  -v, --verbose  on errors, also print where in the code they "
+               "arose\n\n"
+               "Exit status: 0 success, 1 failure, 2 usage error, 3 feature "
+               "not implemented yet.\n"
+               "Documentation: docs/ in the source tree (docs/errors.md for "
+               "messages).\n");
+}
+
+/* End a phase: a fault point for tests (an injected fault wins over the
+ * phase's own outcome), then agreement across ranks. */
+static hlm_status phase_end(cli_ctx *ctx, hlm_status local, const char *phase)
+{
+  hlm_status fault = hlm_fault_point(phase, ctx->rank);
+  if (fault != HLM_OK) {
+    local = fault;
+  }
+  return hlm_comm_agree(ctx->comm, local, phase, NULL);
+}
+
+static hlm_status check_readable(const char *path, const char *what)
+{
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    return HLM_ERROR(HLM_ERR_IO, "cannot open %s '%s'", what, path);
+  }
+  fclose(f);
+  return HLM_OK;
+}
+
+static hlm_status cmd_fit(cli_ctx *ctx, int argc, char **argv)
+{
+  hlm_status status = HLM_OK;
+  (void)argc;
+  HLM_TRY(phase_end(ctx, check_readable(argv[0], "config file"), "config"));
+  status = HLM_ERROR(HLM_ERR_NOT_IMPLEMENTED,
+                     "%s: reading the configuration and fitting the model are "
+                     "not implemented yet in hlm-mpi %s (the TOML reader, the "
+                     "data layer and the REML/ML engine are issues 3 to 6); "
+                     "no estimates were computed",
+                     argv[0], hlm_version());
+  HLM_TRY(phase_end(ctx, status, "fit"));
+cleanup:
+  return status;
+}
+
+static hlm_status not_yet(const char *command, const char *issue)
+{
+  return HLM_ERROR(HLM_ERR_NOT_IMPLEMENTED,
+                   "`hlm-mpi %s` is not implemented yet (%s)", command, issue);
+}
+
+static hlm_status cmd_check(cli_ctx *ctx, int argc, char **argv)
+{
+  hlm_status status = HLM_OK;
+  (void)argc;
+  HLM_TRY(phase_end(ctx, check_readable(argv[0], "config file"), "config"));
+  HLM_TRY(phase_end(ctx, not_yet("check", "issue 4"), "check"));
+cleanup:
+  return status;
+}
+
+static hlm_status cmd_import(cli_ctx *ctx, int argc, char **argv)
+{
+  (void)argc;
+  (void)argv;
+  return phase_end(ctx, not_yet("import", "issue 5"), "import");
+}
+
+static hlm_status cmd_info(cli_ctx *ctx, int argc, char **argv)
+{
+  (void)argc;
+  (void)argv;
+  return phase_end(ctx, not_yet("info", "issue 5"), "info");
+}
+
+static hlm_status cmd_simulate(cli_ctx *ctx, int argc, char **argv)
+{
+  (void)argc;
+  (void)argv;
+  return phase_end(ctx, not_yet("simulate", "issue 14"), "simulate");
+}
+
+static const cli_command *find_command(const char *name)
+{
+  for (int i = 0; i < NCOMMANDS; i++) {
+    if (strcmp(commands[i].name, name) == 0) {
+      return &commands[i];
+    }
+  }
+  return NULL;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Parse options and pick the command; identical on every rank, so a usage
+ * error needs no agreement. Sets *done when --help/--version was handled. */
+static hlm_status parse_args(cli_ctx *ctx, int argc, char **argv,
+                             const cli_command **cmd, int *first, int *done)
+{
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      if (ctx->rank == 0) {
+        print_help(stdout);
+      }
+      *done = 1;
+      return HLM_OK;
+    } else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+      if (ctx->rank == 0) {
+        hlm_version_print(stdout);
+      }
+      *done = 1;
+      return HLM_OK;
+    } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+      ctx->verbose = 1;
+    } else {
+      return HLM_ERROR(HLM_ERR_USAGE,
+                       "unknown option '%s' (see hlm-mpi --help)", a);
+    }
+  }
+  if (i >= argc) {
+    return HLM_ERROR(HLM_ERR_USAGE, "no command or config file given (see "
+                                    "hlm-mpi --help)");
+  }
+  *cmd = find_command(argv[i]);
+  if (*cmd) {
+    i++;
+  } else if (ends_with(argv[i], ".toml")) {
+    *cmd = find_command("fit");
+  } else {
+    return HLM_ERROR(HLM_ERR_USAGE,
+                     "unknown command '%s' (commands: fit, check, import, "
+                     "info, simulate; a config file must end in .toml)",
+                     argv[i]);
+  }
+  int nargs = argc - i;
+  if (nargs < (*cmd)->min_args ||
+      ((*cmd)->max_args >= 0 && nargs > (*cmd)->max_args)) {
+    return HLM_ERROR(HLM_ERR_USAGE, "usage: hlm-mpi %s %s", (*cmd)->name,
+                     (*cmd)->args);
+  }
+  *first = i;
+  return HLM_OK;
+}
+
+/* Print the outcome once per distinct message: a rank that failed with its
+ * own message prints it; rank 0 prints the summary when it did not fail. */
+static void report(const cli_ctx *ctx, hlm_status status,
+                   const hlm_agreement *a)
+{
+  if (status == HLM_OK) {
+    return;
+  }
+  if (a->self_failed && (a->all_same || ctx->size == 1)) {
+    if (ctx->rank == a->first_rank) {
+      fprintf(stderr, "hlm-mpi: %s: %s\n", hlm_strerror(status),
+              hlm_error_message());
+    }
+  } else if (a->self_failed) {
+    if (ctx->rank == a->first_rank || !a->same_message) {
+      fprintf(stderr, "hlm-mpi: rank %d of %d: %s: %s\n", ctx->rank, ctx->size,
+              hlm_strerror(status), hlm_error_message());
+    }
+  } else if (ctx->rank == 0) {
+    fprintf(stderr, "hlm-mpi: stopped: %d of %d ranks failed; %s\n", a->nfailed,
+            ctx->size, hlm_error_message());
+  }
+  if (ctx->verbose && a->self_failed) {
+    fprintf(stderr, "hlm-mpi: rank %d: error raised at:\n%s\n", ctx->rank,
+            hlm_error_trace_text());
+  }
+}
+
+static hlm_status run(cli_ctx *ctx, int argc, char **argv)
+{
+  const cli_command *cmd = NULL;
+  int first = 0, done = 0;
+  hlm_status status = parse_args(ctx, argc, argv, &cmd, &first, &done);
+  if (status != HLM_OK || done) {
+    return status;
+  }
+  return cmd->run(ctx, argc - first, argv + first);
+}
+
+int main(int argc, char **argv)
+{
+  cli_ctx ctx = {MPI_COMM_WORLD, 0, 1, 0};
+  hlm_agreement a = {HLM_OK, 0, -1, 0, 0, 0};
+  if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
+    fprintf(stderr, "hlm-mpi: MPI_Init failed\n");
+    return 1;
+  }
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(ctx.comm, &ctx.rank);
+  MPI_Comm_size(ctx.comm, &ctx.size);
+  hlm_error_install_handlers();
+
+  hlm_status status = run(&ctx, argc, argv);
+  hlm_status final = hlm_comm_agree(ctx.comm, status, "the run", &a);
+  if (final == HLM_ERR_MPI) {
+    fprintf(stderr, "hlm-mpi: rank %d: %s\n", ctx.rank, hlm_error_message());
+    MPI_Abort(ctx.comm, 1);
+  }
+  report(&ctx, final, &a);
+  fflush(stdout);
+  fflush(stderr);
+  MPI_Finalize();
+  return hlm_status_exit_code(final);
+}
