@@ -4,7 +4,8 @@
 #   hlm_add_unit_test(<name> SOURCES <files...> [LABELS <labels...>])
 #       A cmocka program linked with libhlm, label "unit".
 #   hlm_add_mpi_test(<name> COMMAND <program> [args...] [NP 1 2 3 4]
-#                    [LABELS ...] [TIMEOUT s] [ENV VAR=value ...])
+#                    [LABELS ...] [TIMEOUT s] [ENV VAR=value ...]
+#                    [FIXTURES <fixtures required>...])
 #       Runs `mpirun -n <np> --oversubscribe <program> [args...]` for each np,
 #       as test <name>.np<np>, label "mpi".
 #   hlm_add_script_test(<name> COMMAND <command...> [LABELS ...] [TIMEOUT s])
@@ -43,7 +44,7 @@ function(hlm_add_unit_test name)
 endfunction()
 
 function(hlm_add_mpi_test name)
-  cmake_parse_arguments(T "" "TIMEOUT" "COMMAND;NP;LABELS;ENV" ${ARGN})
+  cmake_parse_arguments(T "" "TIMEOUT" "COMMAND;NP;LABELS;ENV;FIXTURES" ${ARGN})
   if(NOT T_NP)
     set(T_NP ${HLM_DEFAULT_NP})
   endif()
@@ -61,6 +62,10 @@ function(hlm_add_mpi_test name)
     set_tests_properties(${name}.np${np} PROPERTIES
       LABELS "mpi;${T_LABELS}" TIMEOUT ${T_TIMEOUT} PROCESSORS ${procs}
       ENVIRONMENT "${HLM_MPI_TEST_ENV};${T_ENV}")
+    if(T_FIXTURES)
+      set_tests_properties(${name}.np${np} PROPERTIES
+        FIXTURES_REQUIRED "${T_FIXTURES}")
+    endif()
   endforeach()
 endfunction()
 

@@ -29,8 +29,9 @@ PACKAGES=(build-essential cmake pkg-config
   libscalapack-openmpi-dev libopenblas-dev liblapacke-dev
   libgsl-dev libnlopt-dev librandom123-dev
   libcsv-dev libjansson-dev libcmocka-dev)
-# The test command also needs clang (libFuzzer) and clang-format.
-TEST_PACKAGES=(clang libclang-rt-14-dev clang-format)
+# The test command also needs clang (libFuzzer), clang-format, and h5py
+# (an independent HDF5 writer for the data-layer tests).
+TEST_PACKAGES=(clang libclang-rt-14-dev clang-format python3-h5py python3-numpy)
 
 say() { printf '\n==> %s\n' "$*"; }
 
