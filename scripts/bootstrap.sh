@@ -6,7 +6,7 @@
 #   scripts/bootstrap.sh --test   the same set-up, then the whole test suite:
 #                                 -Werror build, CTest, the sanitizer build and
 #                                 its CTest run, the clang-format check and the
-#                                 short fuzz runs
+#                                 short fuzz runs (clang + libFuzzer)
 #
 # Safe to run again (idempotent).  As root it installs missing Debian packages
 # with apt-get; otherwise it prints the apt-get line to run and stops.
@@ -95,6 +95,12 @@ run_tests() {
   (cd build-asan && ctest --output-on-failure -j "$(nproc)")
   say "clang-format check"
   scripts/check-format.sh
+  say "configuring and building the fuzzers (build-fuzz/)"
+  CC=clang cmake -S "$ROOT" -B "$ROOT/build-fuzz" -DCMAKE_BUILD_TYPE=Debug \
+    -DHLM_FUZZ=ON
+  cmake --build "$ROOT/build-fuzz" -j "$(nproc)" --target fuzz_toml fuzz_formula
+  say "short fuzz runs of the TOML reader and the formula parser (build-fuzz/)"
+  (cd build-fuzz && ctest --output-on-failure -L fuzz)
 }
 
 install_missing

@@ -68,7 +68,9 @@ hlm_status hlm_comm_agree(MPI_Comm comm, hlm_status local, const char *phase,
   } else if (agree_messages(comm, rank, &a, msg, sizeof msg) != MPI_SUCCESS) {
     status =
         HLM_ERROR(HLM_ERR_MPI, "MPI failed while ranks agreed on %s", phase);
-  } else if (a.self_failed) {
+  } else if (a.self_failed || local == HLM_ERR_OTHER_RANK) {
+    /* a failing rank, or one that already knows (and says) which phase
+     * failed, keeps its message */
     status = local;
   } else {
     status = HLM_ERROR(HLM_ERR_OTHER_RANK, "rank %d failed during %s: %s",

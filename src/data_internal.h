@@ -25,4 +25,17 @@ void hlm_levels_free(char **levels, int32_t n);
 hlm_status hlm_strings_to_factor(MPI_Comm comm, char *const *text, int64_t n,
                                  hlm_column *c);
 
+/* qsort/bsearch comparison of int64_t. */
+int hlm_cmp_i64(const void *a, const void *b);
+
+/* Local.  Sorted distinct values of v[0..n) other than HLM_INT_MISSING. */
+hlm_status hlm_distinct_i64(const int64_t *v, int64_t n, int64_t **out,
+                            int64_t *nout);
+
+/* Collective on comm.  Merge every rank's sorted distinct values: the global
+ * distinct values, sorted, the same on every rank. */
+hlm_status hlm_gather_distinct_i64(MPI_Comm comm, const int64_t *local,
+                                   int64_t nlocal, int64_t **out,
+                                   int64_t *nout);
+
 #endif /* HLM_DATA_INTERNAL_H */

@@ -256,15 +256,15 @@ cleanup:
   return status;
 }
 
-static int cmp_i64(const void *a, const void *b)
+int hlm_cmp_i64(const void *a, const void *b)
 {
   int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
   return (x > y) - (x < y);
 }
 
 /* Sorted distinct non-missing values of v[0..n) into *out (*nout). */
-static hlm_status distinct_i64(const int64_t *v, int64_t n, int64_t **out,
-                               int64_t *nout)
+hlm_status hlm_distinct_i64(const int64_t *v, int64_t n, int64_t **out,
+                            int64_t *nout)
 {
   hlm_status status = HLM_OK;
   int64_t *u = NULL, m = 0;
@@ -274,7 +274,7 @@ static hlm_status distinct_i64(const int64_t *v, int64_t n, int64_t **out,
       u[m++] = v[i];
     }
   }
-  qsort(u, (size_t)m, sizeof *u, cmp_i64);
+  qsort(u, (size_t)m, sizeof *u, hlm_cmp_i64);
   int64_t k = 0;
   for (int64_t i = 0; i < m; i++) {
     if (k == 0 || u[i] != u[k - 1]) {
@@ -291,9 +291,8 @@ cleanup:
 
 /* Gather every rank's distinct values and merge them: the global distinct
  * values, sorted, identical on every rank. */
-static hlm_status gather_distinct_i64(MPI_Comm comm, const int64_t *local,
-                                      int64_t nlocal, int64_t **out,
-                                      int64_t *nout)
+hlm_status hlm_gather_distinct_i64(MPI_Comm comm, const int64_t *local,
+                                   int64_t nlocal, int64_t **out, int64_t *nout)
 {
   hlm_status status = HLM_OK;
   int size = 1, n = 0, total = 0;
@@ -314,7 +313,7 @@ static hlm_status gather_distinct_i64(MPI_Comm comm, const int64_t *local,
   HLM_ALLOC(all, total);
   HLM_MPI(MPI_Allgatherv(local, n, MPI_INT64_T, all, counts, displs,
                          MPI_INT64_T, comm));
-  HLM_TRY(distinct_i64(all, total, out, nout));
+  HLM_TRY(hlm_distinct_i64(all, total, out, nout));
 cleanup:
   free(counts);
   free(displs);
@@ -328,8 +327,8 @@ static hlm_status factor_from_integers(MPI_Comm comm, hlm_column *c,
   hlm_status status = HLM_OK;
   int64_t *local = NULL, *values = NULL, nlocal = 0, nvalues = 0;
   char buf[32];
-  HLM_TRY(distinct_i64(c->ival, nrows, &local, &nlocal));
-  HLM_TRY(gather_distinct_i64(comm, local, nlocal, &values, &nvalues));
+  HLM_TRY(hlm_distinct_i64(c->ival, nrows, &local, &nlocal));
+  HLM_TRY(hlm_gather_distinct_i64(comm, local, nlocal, &values, &nvalues));
   HLM_CHECK(nvalues <= INT32_MAX, HLM_ERR_DATA,
             "column `%s` has more than 2^31 distinct values", c->name);
   HLM_ALLOC(c->code, nrows);
@@ -344,7 +343,7 @@ static hlm_status factor_from_integers(MPI_Comm comm, hlm_column *c,
     const int64_t *hit = c->ival[i] == HLM_INT_MISSING
                              ? NULL
                              : bsearch(&c->ival[i], values, (size_t)nvalues,
-                                       sizeof *values, cmp_i64);
+                                       sizeof *values, hlm_cmp_i64);
     c->code[i] = hit ? (int32_t)(hit - values) : HLM_CODE_MISSING;
   }
   free(c->ival);

@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "hlm/comm.h"
+#include "hlm/data.h"
 #include "hlm/error.h"
+#include "hlm/run.h"
 #include "hlm/version.h"
 
 typedef struct cli_ctx {
@@ -33,6 +35,7 @@ static hlm_status cmd_check(cli_ctx *ctx, int argc, char **argv);
 static hlm_status cmd_import(cli_ctx *ctx, int argc, char **argv);
 static hlm_status cmd_info(cli_ctx *ctx, int argc, char **argv);
 static hlm_status cmd_simulate(cli_ctx *ctx, int argc, char **argv);
+static const cli_command *find_command(const char *name);
 
 static const cli_command commands[] = {
     {"fit", "CONFIG.toml", "fit the model described in CONFIG.toml", 1, 1,
@@ -41,8 +44,8 @@ static const cli_command commands[] = {
      "validate CONFIG.toml and print the model it describes", 1, 1, cmd_check},
     {"import", "DATA.csv DATA.h5 [--group NAME] [--type COL=KIND ...]",
      "convert a CSV file to the HDF5 data layout", 2, -1, cmd_import},
-    {"info", "DATA.h5", "list the columns, types, rows and levels of a file", 1,
-     1, cmd_info},
+    {"info", "DATA.h5 [--group NAME]",
+     "list the columns, types, rows and levels of a file", 1, 3, cmd_info},
     {"simulate", "SIM.toml OUT.h5",
      "write a synthetic cluster-sampled data set", 2, 2, cmd_simulate},
 };
@@ -83,30 +86,10 @@ static hlm_status phase_end(cli_ctx *ctx, hlm_status local, const char *phase)
   return hlm_comm_agree(ctx->comm, local, phase, NULL);
 }
 
-static hlm_status check_readable(const char *path, const char *what)
-{
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    return HLM_ERROR(HLM_ERR_IO, "cannot open %s '%s'", what, path);
-  }
-  fclose(f);
-  return HLM_OK;
-}
-
 static hlm_status cmd_fit(cli_ctx *ctx, int argc, char **argv)
 {
-  hlm_status status = HLM_OK;
   (void)argc;
-  HLM_TRY(phase_end(ctx, check_readable(argv[0], "config file"), "config"));
-  status = HLM_ERROR(HLM_ERR_NOT_IMPLEMENTED,
-                     "%s: reading the configuration and fitting the model are "
-                     "not implemented yet in hlm-mpi %s (the TOML reader, the "
-                     "data layer and the REML/ML engine are issues 3 to 6); "
-                     "no estimates were computed",
-                     argv[0], hlm_version());
-  HLM_TRY(phase_end(ctx, status, "fit"));
-cleanup:
-  return status;
+  return hlm_run_fit(ctx->comm, argv[0], stdout);
 }
 
 static hlm_status not_yet(const char *command, const char *issue)
@@ -117,26 +100,120 @@ static hlm_status not_yet(const char *command, const char *issue)
 
 static hlm_status cmd_check(cli_ctx *ctx, int argc, char **argv)
 {
-  hlm_status status = HLM_OK;
   (void)argc;
-  HLM_TRY(phase_end(ctx, check_readable(argv[0], "config file"), "config"));
-  HLM_TRY(phase_end(ctx, not_yet("check", "issue 4"), "check"));
+  return hlm_run_check(ctx->comm, argv[0], stdout);
+}
+
+/* `--opt VALUE` or `--opt=VALUE` at argv[*i]: returns 1 and advances *i past
+ * it (*value NULL when the value is missing), else 0. */
+static int take_option(const char *opt, int argc, char **argv, int *i,
+                       const char **value)
+{
+  size_t n = strlen(opt);
+  if (strncmp(argv[*i], opt, n) != 0) {
+    return 0;
+  }
+  if (argv[*i][n] == '=') {
+    *value = argv[*i] + n + 1;
+  } else if (argv[*i][n] != '\0') {
+    return 0;
+  } else {
+    *value = *i + 1 < argc ? argv[++*i] : NULL;
+  }
+  return 1;
+}
+
+/* --type COL=KIND: the column (malloc'ed) and its type. */
+static hlm_status parse_type(const char *value, hlm_type_override *t)
+{
+  hlm_status status = HLM_OK;
+  const char *eq = value ? strrchr(value, '=') : NULL;
+  static const hlm_coltype kinds[] = {HLM_COL_NUMERIC, HLM_COL_INTEGER,
+                                      HLM_COL_CATEGORICAL};
+  HLM_CHECK(eq != NULL && eq != value, HLM_ERR_USAGE,
+            "--type needs COL=KIND (KIND: numeric, integer or categorical), "
+            "got '%s'",
+            value ? value : "");
+  int k = 0;
+  while (k < 3 && strcmp(eq + 1, hlm_coltype_name(kinds[k])) != 0) {
+    k++;
+  }
+  HLM_CHECK(k < 3, HLM_ERR_USAGE,
+            "--type %s: unknown type '%s' (numeric, integer or categorical)",
+            value, eq + 1);
+  t->type = kinds[k];
+  t->column = strndup(value, (size_t)(eq - value));
+  HLM_CHECK(t->column != NULL, HLM_ERR_NOMEM, "out of memory");
 cleanup:
   return status;
 }
 
 static hlm_status cmd_import(cli_ctx *ctx, int argc, char **argv)
 {
-  (void)argc;
-  (void)argv;
-  return phase_end(ctx, not_yet("import", "issue 5"), "import");
+  hlm_status status = HLM_OK;
+  const char *files[2] = {NULL, NULL}, *group = "data", *value = NULL;
+  hlm_type_override *types = NULL;
+  int nfiles = 0, ntypes = 0;
+  HLM_ALLOC(types, argc);
+  for (int i = 0; i < argc; i++) {
+    if (take_option("--group", argc, argv, &i, &value)) {
+      HLM_CHECK(value != NULL && value[0] != '\0', HLM_ERR_USAGE,
+                "--group needs a NAME");
+      group = value;
+    } else if (take_option("--type", argc, argv, &i, &value)) {
+      HLM_TRY(parse_type(value, &types[ntypes]));
+      ntypes++;
+      for (int k = 0; k < ntypes - 1; k++) {
+        HLM_CHECK(strcmp(types[k].column, types[ntypes - 1].column) != 0,
+                  HLM_ERR_USAGE, "--type names column '%s' twice",
+                  types[k].column);
+      }
+    } else {
+      HLM_CHECK(argv[i][0] != '-' || argv[i][1] == '\0', HLM_ERR_USAGE,
+                "import: unknown option '%s' (usage: hlm-mpi import %s)",
+                argv[i], find_command("import")->args);
+      HLM_CHECK(nfiles < 2, HLM_ERR_USAGE,
+                "import: unexpected argument '%s' (usage: hlm-mpi import %s)",
+                argv[i], find_command("import")->args);
+      files[nfiles++] = argv[i];
+    }
+  }
+  HLM_CHECK(nfiles == 2, HLM_ERR_USAGE, "usage: hlm-mpi import %s",
+            find_command("import")->args);
+  status = hlm_import_csv(ctx->comm, files[0], files[1], group, types, ntypes,
+                          stdout);
+cleanup:
+  for (int k = 0; k < ntypes; k++) {
+    free((char *)types[k].column);
+  }
+  free(types);
+  return status;
 }
 
 static hlm_status cmd_info(cli_ctx *ctx, int argc, char **argv)
 {
-  (void)argc;
-  (void)argv;
-  return phase_end(ctx, not_yet("info", "issue 5"), "info");
+  hlm_status status = HLM_OK;
+  const char *file = NULL, *group = "data", *value = NULL;
+  for (int i = 0; i < argc; i++) {
+    if (take_option("--group", argc, argv, &i, &value)) {
+      HLM_CHECK(value != NULL && value[0] != '\0', HLM_ERR_USAGE,
+                "--group needs a NAME");
+      group = value;
+    } else {
+      HLM_CHECK(argv[i][0] != '-' || argv[i][1] == '\0', HLM_ERR_USAGE,
+                "info: unknown option '%s' (usage: hlm-mpi info %s)", argv[i],
+                find_command("info")->args);
+      HLM_CHECK(file == NULL, HLM_ERR_USAGE,
+                "info: unexpected argument '%s' (usage: hlm-mpi info %s)",
+                argv[i], find_command("info")->args);
+      file = argv[i];
+    }
+  }
+  HLM_CHECK(file != NULL, HLM_ERR_USAGE, "usage: hlm-mpi info %s",
+            find_command("info")->args);
+  status = hlm_data_info(ctx->comm, file, group, stdout);
+cleanup:
+  return status;
 }
 
 static hlm_status cmd_simulate(cli_ctx *ctx, int argc, char **argv)

@@ -32,7 +32,8 @@ for np in 1 3; do
 
   run_ranks $np fit "$TMP/nonexistent.toml"
   expect_rcs "missing config on $np" "$(all 1)"
-  expect_in "$ERR" "cannot open config file '$TMP/nonexistent.toml'" \
+  expect_in "$ERR" "cannot open $TMP/nonexistent.toml: No such file" \
     "missing config file named"
+  expect_count "$ERR" "nonexistent.toml" 1 "one message on $np ranks"
 done
 finish

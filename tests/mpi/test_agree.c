@@ -93,6 +93,30 @@ static void carried_failure(int rank)
   EXPECT(s == local);
 }
 
+/* At the end of a run, a rank that learned of a failure in an earlier phase
+ * keeps that message (which names the phase) when the final agreement
+ * re-broadcasts the failing rank's own message. */
+static void carried_message_kept(int rank, int size)
+{
+  hlm_agreement a;
+  hlm_status local = HLM_OK;
+  int culprit = size - 1;
+  if (rank == culprit) {
+    local = HLM_ERROR(HLM_ERR_DATA, "bad row");
+  } else {
+    local = HLM_ERROR(HLM_ERR_OTHER_RANK,
+                      "rank %d failed during reading: "
+                      "bad row",
+                      culprit);
+  }
+  hlm_status s = hlm_comm_agree(MPI_COMM_WORLD, local, "the run", &a);
+  EXPECT(s == local);
+  EXPECT(a.first_rank == culprit && a.nfailed == 1);
+  if (rank != culprit) {
+    EXPECT(strstr(hlm_error_message(), "failed during reading") != NULL);
+  }
+}
+
 int main(int argc, char **argv)
 {
   int rank = 0, size = 1, total = 0;
@@ -107,6 +131,7 @@ int main(int argc, char **argv)
   everybody_fails_alike(rank, size);
   several_fail_differently(rank, size);
   carried_failure(rank);
+  carried_message_kept(rank, size);
   MPI_Allreduce(&nbad, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   if (rank == 0) {
     printf("test_agree: %d ranks, %d failed checks\n", size, total);

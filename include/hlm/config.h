@@ -1,0 +1,93 @@
+/*
+ * hlm/config.h: a user's config.toml turned into validated settings.
+ *
+ * One schema (src/config_schema.c) lists every key: its section, type,
+ * default, allowed values and whether it is implemented.  It is the single
+ * source of truth: the validator, the run header and docs/config.md (checked
+ * by a test) all follow it.  Keys of features that are not built yet are
+ * known to the validator and refused with "not implemented yet"; unknown
+ * keys are errors that list the valid keys and suggest the closest one.
+ *
+ * All functions here are Local: every rank reads the (small) config file
+ * itself; callers agree on the outcome with hlm_comm_agree.
+ */
+#ifndef HLM_CONFIG_H
+#define HLM_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hlm/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum hlm_method {
+  HLM_METHOD_REML = 0,
+  HLM_METHOD_ML,
+  HLM_METHOD_BAYES
+} hlm_method;
+
+typedef enum hlm_optimizer {
+  HLM_OPTIMIZER_BOBYQA = 0,
+  HLM_OPTIMIZER_NEWTON
+} hlm_optimizer;
+
+/* Validated settings of the features built so far; later issues add
+ * fields as they turn their keys on.  Strings are owned by the config (NULL
+ * when unset and without default).  Paths are resolved relative to the
+ * config file's directory. */
+typedef struct hlm_config {
+  char *path; /* the config file */
+  /* [data] */
+  char *data_file;
+  char *data_group;
+  char *cluster; /* partition factor; NULL = chosen from the data */
+  /* [model] */
+  char *formula;
+  int formula_line, formula_column; /* where the formula text starts */
+  hlm_method method;
+  /* [estimation] */
+  double tolerance;
+  int64_t max_iterations;
+  hlm_optimizer optimizer;
+  /* [output] */
+  char *summary_json; /* NULL: no JSON summary */
+  /* which keys were given (1) or defaulted (0), by schema index */
+  unsigned char *given;
+} hlm_config;
+
+/* Read and validate `path`.  On failure *out is NULL and the error record
+ * says `file:line:column: what is wrong`; features documented but not built
+ * give HLM_ERR_NOT_IMPLEMENTED. */
+hlm_status hlm_config_load(const char *path, hlm_config **out);
+
+/* Parse a config from memory (for tests); `name` is used in messages and
+ * `dir` is the directory relative paths are resolved against (may be NULL:
+ * the current directory). */
+hlm_status hlm_config_load_string(const char *text, const char *name,
+                                  const char *dir, hlm_config **out);
+
+/* Free (NULL-safe; sets *cfg to NULL). */
+void hlm_config_destroy(hlm_config **cfg);
+
+/* Print every setting with its value, marking defaults, for the run header. */
+void hlm_config_print(const hlm_config *cfg, FILE *out);
+
+/* The schema, for docs and tests: number of keys, and key i as
+ * "section.key", its type name, default (or "" when none), and status
+ * (NULL when implemented, else the reason, e.g. "issue 9"). */
+int hlm_config_schema_count(void);
+void hlm_config_schema_key(int i, const char **name, const char **type,
+                           const char **def, const char **planned);
+
+/* The closest of `n` candidate words to `word` by edit distance, or NULL if
+ * none is close enough to be a plausible misspelling. */
+const char *hlm_closest_word(const char *word, const char *const *candidates,
+                             int n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HLM_CONFIG_H */

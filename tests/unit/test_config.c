@@ -1,0 +1,237 @@
+/* Unit tests of the config schema and validator: defaults, positions of
+ * errors, suggestions for misspellings, features not built yet, and that
+ * docs/config.md documents exactly the schema's keys. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hlm/config.h"
+
+#define MINIMAL                                                                \
+  "[data]\nfile = \"d.h5\"\n[model]\nformula = \"y ~ x + (1 | g)\"\n"
+
+static hlm_status load(const char *text, hlm_config **cfg)
+{
+  hlm_error_clear();
+  return hlm_config_load_string(text, "c.toml", "/base", cfg);
+}
+
+/* The load fails with `code` and a message containing every fragment. */
+static void expect_error(const char *text, hlm_status code, ...)
+{
+  hlm_config *cfg = NULL;
+  va_list ap;
+  assert_int_equal(load(text, &cfg), code);
+  assert_null(cfg);
+  va_start(ap, code);
+  for (const char *frag = va_arg(ap, const char *); frag;
+       frag = va_arg(ap, const char *)) {
+    if (strstr(hlm_error_message(), frag) == NULL) {
+      fail_msg("message '%s' lacks '%s'", hlm_error_message(), frag);
+    }
+  }
+  va_end(ap);
+}
+
+static void test_minimal_and_defaults(void **state)
+{
+  (void)state;
+  hlm_config *cfg = NULL;
+  assert_int_equal(load(MINIMAL, &cfg), HLM_OK);
+  assert_string_equal(cfg->data_file, "/base/d.h5");
+  assert_string_equal(cfg->data_group, "data");
+  assert_null(cfg->cluster);
+  assert_string_equal(cfg->formula, "y ~ x + (1 | g)");
+  assert_int_equal(cfg->formula_line, 4);
+  assert_int_equal(cfg->formula_column, 11);
+  assert_int_equal(cfg->method, HLM_METHOD_REML);
+  assert_int_equal(cfg->optimizer, HLM_OPTIMIZER_BOBYQA);
+  assert_true(cfg->tolerance == 1e-10);
+  assert_int_equal(cfg->max_iterations, 10000);
+  assert_null(cfg->summary_json);
+  hlm_config_destroy(&cfg);
+  assert_null(cfg);
+  hlm_config_destroy(&cfg);
+}
+
+static void test_every_built_key(void **state)
+{
+  (void)state;
+  hlm_config *cfg = NULL;
+  const char *text = "[data]\nfile = \"/abs/d.h5\"\ngroup = \"g2\"\n"
+                     "cluster = \"school\"\n"
+                     "[model]\nformula = \"y ~ 1 + (1|school)\"\n"
+                     "method = \"ml\"\n"
+                     "[estimation]\ntolerance = 1e-8\nmax_iterations = 50\n"
+                     "optimizer = \"bobyqa\"\n"
+                     "[output]\nsummary = \"out/s.json\"\n";
+  assert_int_equal(load(text, &cfg), HLM_OK);
+  assert_string_equal(cfg->data_file, "/abs/d.h5");
+  assert_string_equal(cfg->data_group, "g2");
+  assert_string_equal(cfg->cluster, "school");
+  assert_int_equal(cfg->method, HLM_METHOD_ML);
+  assert_true(cfg->tolerance == 1e-8);
+  assert_int_equal(cfg->max_iterations, 50);
+  assert_string_equal(cfg->summary_json, "/base/out/s.json");
+  hlm_config_destroy(&cfg);
+}
+
+static void test_integer_tolerance_accepted(void **state)
+{
+  (void)state;
+  hlm_config *cfg = NULL;
+  assert_int_equal(load(MINIMAL "[estimation]\ntolerance = 1\n", &cfg), HLM_OK);
+  assert_true(cfg->tolerance == 1.0);
+  hlm_config_destroy(&cfg);
+}
+
+static void test_misspelt_key(void **state)
+{
+  (void)state;
+  expect_error("[data]\nfile = \"d.h5\"\n[model]\nformla = \"y ~ 1\"\n",
+               HLM_ERR_CONFIG, "c.toml:4:1:", "unknown key `formla` in [model]",
+               "did you mean `formula`?", "valid: formula, method", NULL);
+  expect_error(MINIMAL "[estimation]\n  tolerence = 1e-6\n", HLM_ERR_CONFIG,
+               "c.toml:6:3:", "did you mean `tolerance`?", NULL);
+}
+
+static void test_misspelt_section(void **state)
+{
+  (void)state;
+  expect_error("[data]\nfile = \"d.h5\"\n[modle]\nformula = \"y ~ 1\"\n",
+               HLM_ERR_CONFIG, "c.toml:3:2:", "unknown section `modle`",
+               "did you mean `model`?", NULL);
+  expect_error(MINIMAL "[zzzzzz]\n", HLM_ERR_CONFIG, "unknown section",
+               "valid: data, model", NULL);
+  assert_null(strstr(hlm_error_message(), "did you mean"));
+}
+
+static void test_wrong_types_and_values(void **state)
+{
+  (void)state;
+  expect_error(MINIMAL "[estimation]\ntolerance = \"small\"\n", HLM_ERR_CONFIG,
+               "c.toml:6:13:", "expected", "string", NULL);
+  expect_error(MINIMAL "[estimation]\ntolerance = -1e-3\n", HLM_ERR_CONFIG,
+               "must be positive", NULL);
+  expect_error(MINIMAL "[estimation]\nmax_iterations = 0\n", HLM_ERR_CONFIG,
+               "at least 1", NULL);
+  expect_error(MINIMAL "[estimation]\nmax_iterations = 2.5\n", HLM_ERR_CONFIG,
+               "c.toml:6:18:", NULL);
+  expect_error("[data]\nfile = \"d.h5\"\n[model]\nformula = \"y ~ 1\"\n"
+               "method = \"remel\"\n",
+               HLM_ERR_CONFIG, "c.toml:5:10:", "did you mean `reml`?", NULL);
+  expect_error("data = 3\n", HLM_ERR_CONFIG, "must be a table", NULL);
+  expect_error("[data]\nfile = \"\"\n", HLM_ERR_CONFIG, "must not be empty",
+               NULL);
+}
+
+static void test_required_keys(void **state)
+{
+  (void)state;
+  expect_error("[data]\nfile = \"d.h5\"\n", HLM_ERR_CONFIG,
+               "[model] formula is required", NULL);
+  expect_error("[model]\nformula = \"y ~ 1\"\n", HLM_ERR_CONFIG,
+               "[data] file is required", NULL);
+  expect_error("", HLM_ERR_CONFIG, "is required", NULL);
+}
+
+static void test_not_implemented_yet(void **state)
+{
+  (void)state;
+  expect_error(MINIMAL "[survey]\nweight1 = \"w\"\n", HLM_ERR_NOT_IMPLEMENTED,
+               "c.toml:5:2:", "not implemented yet (issue 13)", NULL);
+  expect_error(MINIMAL "[[contrast]]\nname = \"B - A\"\n",
+               HLM_ERR_NOT_IMPLEMENTED, "not implemented yet (issue 9)", NULL);
+  expect_error("[data]\nfile = \"d.h5\"\nweights = \"w\"\n",
+               HLM_ERR_NOT_IMPLEMENTED, "c.toml:3:1:", "issue 8", NULL);
+  expect_error("[data]\nfile = \"d.h5\"\n[model]\nformula = \"y~1\"\n"
+               "method = \"bayes\"\n",
+               HLM_ERR_NOT_IMPLEMENTED, "method = \"bayes\"", "issue 11", NULL);
+  expect_error(MINIMAL "[estimation]\noptimizer = \"newton\"\n",
+               HLM_ERR_NOT_IMPLEMENTED, "issue 7", NULL);
+  expect_error(MINIMAL "[bayes.prior]\nbeta_mean = { x = 0 }\n",
+               HLM_ERR_NOT_IMPLEMENTED, "issue 11", NULL);
+}
+
+static void test_toml_errors_pass_through(void **state)
+{
+  (void)state;
+  expect_error("[data]\nfile = \"d.h5\n", HLM_ERR_PARSE, "c.toml:2:", NULL);
+  expect_error("[data]\nfile = \"a\"\nfile = \"b\"\n", HLM_ERR_PARSE,
+               "c.toml:3:", NULL);
+}
+
+static void test_closest_word(void **state)
+{
+  (void)state;
+  const char *words[] = {"formula", "method", "tolerance", "max_iterations"};
+  assert_string_equal(hlm_closest_word("formla", words, 4), "formula");
+  assert_string_equal(hlm_closest_word("metod", words, 4), "method");
+  assert_string_equal(hlm_closest_word("max_iteration", words, 4),
+                      "max_iterations");
+  assert_null(hlm_closest_word("zzz", words, 4));
+  assert_null(hlm_closest_word("", words, 4));
+}
+
+/* Every schema key is in docs/config.md as `section.key`, and marked "not
+ * implemented yet" there exactly when the schema says so. */
+static void test_docs_match_schema(void **state)
+{
+  (void)state;
+  const char *src = getenv("HLM_SOURCE_DIR");
+  char path[4096], *text = NULL;
+  long len = 0;
+  assert_non_null(src);
+  snprintf(path, sizeof path, "%s/docs/config.md", src);
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  len = ftell(f);
+  rewind(f);
+  text = calloc((size_t)len + 1, 1);
+  assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
+  fclose(f);
+  for (int i = 0; i < hlm_config_schema_count(); i++) {
+    const char *name, *type, *def, *planned;
+    char needle[160];
+    hlm_config_schema_key(i, &name, &type, &def, &planned);
+    snprintf(needle, sizeof needle, "| `%s` |", name);
+    const char *row = strstr(text, needle);
+    if (row == NULL) {
+      fail_msg("docs/config.md has no table row for `%s`", name);
+    }
+    const char *eol = strchr(row, '\n');
+    const char *ni = strstr(row, "not implemented yet");
+    int doc_planned = ni != NULL && (eol == NULL || ni < eol);
+    if (doc_planned != (planned != NULL)) {
+      fail_msg("docs/config.md: `%s` is %s but the schema says %s", name,
+               doc_planned ? "not implemented" : "implemented",
+               planned ? planned : "implemented");
+    }
+  }
+  free(text);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_minimal_and_defaults),
+      cmocka_unit_test(test_every_built_key),
+      cmocka_unit_test(test_integer_tolerance_accepted),
+      cmocka_unit_test(test_misspelt_key),
+      cmocka_unit_test(test_misspelt_section),
+      cmocka_unit_test(test_wrong_types_and_values),
+      cmocka_unit_test(test_required_keys),
+      cmocka_unit_test(test_not_implemented_yet),
+      cmocka_unit_test(test_toml_errors_pass_through),
+      cmocka_unit_test(test_closest_word),
+      cmocka_unit_test(test_docs_match_schema),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
