@@ -42,7 +42,7 @@ const hlm_key_spec hlm_keys[] = {
      F(method), "estimation method"},
     /* [estimation] */
     {"estimation", "tolerance", KEY_FLOAT, "1e-10", NULL, NULL, F(tolerance),
-     "convergence tolerance on the criterion (absolute)"},
+     "convergence tolerance on each variance parameter theta (absolute)"},
     {"estimation", "max_iterations", KEY_INT, "10000", NULL, NULL,
      F(max_iterations), "most criterion evaluations before giving up"},
     {"estimation", "optimizer", KEY_CHOICE, "bobyqa", "bobyqa|newton:issue 7",

@@ -5,8 +5,11 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "hlm/comm.h"
+#include "hlm/design.h"
+#include "hlm/fit.h"
 #include "hlm/version.h"
 
 /* End a stage: a fault point for tests, then agreement across ranks. */
@@ -198,6 +201,65 @@ cleanup:
   return status;
 }
 
+/* Collective.  Peak resident memory of the ranks (rank 0 prints it). */
+static hlm_status report_memory(MPI_Comm comm, FILE *out)
+{
+  hlm_status status = HLM_OK;
+  struct rusage ru;
+  int rank = 0;
+  double kb[2];
+  MPI_Comm_rank(comm, &rank);
+  getrusage(RUSAGE_SELF, &ru);
+  kb[0] = -(double)ru.ru_maxrss;
+  kb[1] = (double)ru.ru_maxrss;
+  HLM_MPI(MPI_Allreduce(MPI_IN_PLACE, kb, 2, MPI_DOUBLE, MPI_MAX, comm));
+  if (rank == 0) {
+    fprintf(out, "memory: peak resident set per rank %.1f to %.1f MiB\n",
+            -kb[0] / 1024.0, kb[1] / 1024.0);
+  }
+cleanup:
+  return status;
+}
+
+/* Design, fit, summary and JSON: the estimation stages of `fit`. */
+static hlm_status estimate(hlm_run *run, FILE *out)
+{
+  hlm_status status = HLM_OK;
+  hlm_design *d = NULL;
+  hlm_fit *fit = NULL;
+  hlm_fit_options o;
+  int rank = 0;
+  MPI_Comm_rank(run->comm, &rank);
+  hlm_fit_options_default(&o);
+  o.reml = run->cfg->method == HLM_METHOD_REML;
+  o.xtol_abs = run->cfg->tolerance;
+  HLM_TRY(hlm_to_int(run->cfg->max_iterations, "estimation.max_iterations",
+                     &o.maxeval));
+  HLM_TRY(stage_end(run->comm,
+                    hlm_design_create(run->comm, run->formula, run->table,
+                                      &run->clusters, &d),
+                    "building the design"));
+  HLM_TRY(stage_end(run->comm, hlm_fit_run(run->comm, d, &o, &fit), "fitting"));
+  if (rank == 0) {
+    status = hlm_fit_print_summary(fit, out);
+    if (status == HLM_OK && run->cfg->summary_json) {
+      status = hlm_fit_write_json(fit, run->cfg->summary_json);
+    }
+  }
+  HLM_TRY(stage_end(run->comm, status, "writing the results"));
+  if (!hlm_fit_converged(fit)) {
+    status = HLM_ERROR(HLM_ERR_NUMERIC,
+                       "the optimizer stopped after %d evaluations without "
+                       "converging (estimation.max_iterations = %" PRId64
+                       "); the estimates above are not reliable",
+                       hlm_fit_evaluations(fit), run->cfg->max_iterations);
+  }
+cleanup:
+  hlm_fit_destroy(&fit);
+  hlm_design_destroy(&d);
+  return status;
+}
+
 hlm_status hlm_run_fit(MPI_Comm comm, const char *config_path, FILE *out)
 {
   hlm_status status = HLM_OK;
@@ -215,12 +277,8 @@ hlm_status hlm_run_fit(MPI_Comm comm, const char *config_path, FILE *out)
     hlm_groups_print(&run->groups, out);
     hlm_partition_report(&run->partition, size, out);
   }
-  status = HLM_ERROR(HLM_ERR_NOT_IMPLEMENTED,
-                     "%s: the data are read and partitioned, but the REML/ML "
-                     "estimation engine is not implemented yet in hlm-mpi %s "
-                     "(issue 6); no estimates were computed",
-                     config_path, hlm_version());
-  HLM_TRY(stage_end(comm, status, "fitting"));
+  HLM_TRY(estimate(run, out));
+  HLM_TRY(report_memory(comm, out));
 cleanup:
   hlm_run_destroy(&run);
   return status;

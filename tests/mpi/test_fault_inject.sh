@@ -7,7 +7,8 @@ CONFIG=$SRC/data/seedlings/seedlings.toml
 
 # stage@rank: the stages of a fit, in order (src/run.c).
 for spec in "reading the configuration@0" "reading the data@2" \
-            "examining the grouping factors@3" "partitioning the rows@1"; do
+            "examining the grouping factors@3" "partitioning the rows@1" \
+            "building the design@2" "fitting@3"; do
   stage=${spec%@*} culprit=${spec#*@}
   HLM_FAULT_INJECT=$spec run_ranks 4 fit "$CONFIG"
   expect_rcs "fault in '$stage' on rank $culprit of 4" "1 1 1 1"
@@ -25,10 +26,10 @@ expect_rcs "fault on every rank" "1 1 1 1"
 expect_in "$ERR" "fault injected in reading the data on rank 0" "first rank's message"
 expect_in "$ERR" "fault injected in reading the data on rank 3" "each rank's own message"
 
-# Control: without a fault the same run gets through every stage (and stops
-# only because the estimator is not built yet: exit 3 on every rank).
+# Control: without a fault the same run gets through every stage.
 run_ranks 4 fit "$CONFIG"
 if grep -q "fault injected" "$ERR"; then fail "fault without injection"; fi
-expect_rcs "no fault" "3 3 3 3"
+expect_rcs "no fault" "0 0 0 0"
 expect_in "$OUT" "partition: 56 rows on 4 ranks" "control run partitioned"
+expect_in "$OUT" "Fixed effects:" "control run fitted"
 finish

@@ -1,0 +1,120 @@
+/* design_internal.h: the representation of hlm_design, shared by design.c,
+ * design_model.c, design_groups.c, mme.c and fit.c.  Not installed. */
+#ifndef HLM_DESIGN_INTERNAL_H
+#define HLM_DESIGN_INTERNAL_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "hlm/data.h"
+#include "hlm/design.h"
+#include "hlm/formula.h"
+
+/* ---- model matrices from terms (design_model.c) ------------------------ */
+
+/* One variable of a model-matrix term. */
+typedef struct hlm_mm_var {
+  int col;        /* column of the table */
+  int fvar;       /* index among the formula's variables */
+  int factor;     /* 1 when categorical */
+  int contrasts;  /* factor: 1 = treatment contrasts, 0 = indicators */
+  int32_t *upos;  /* factor: code -> position among used levels, or -1 */
+  int32_t nused;  /* factor: levels that occur in the data */
+  int32_t *used;  /* factor: codes of the used levels, ascending */
+  int32_t ncodes; /* factor: number of codes (table levels) */
+} hlm_mm_var;
+
+/* One term (a variable or an interaction) of a model matrix. */
+typedef struct hlm_mm_term {
+  int nvars;
+  hlm_mm_var *v;
+  int ncols; /* columns of the term (first variable varies fastest) */
+  int off;   /* its first column in the model matrix */
+} hlm_mm_term;
+
+/* The columns of a model matrix (R's model.matrix) built from terms. */
+typedef struct hlm_mm {
+  int intercept;
+  int nterms;
+  hlm_mm_term *t;
+  int ncols;
+  char **name; /* column names as R prints them */
+} hlm_mm;
+
+/* Collective on comm.  Build the column layout for `intercept` plus the
+ * terms term[0..nterms), with R's coding rules (treatment contrasts where
+ * the term's margin is in the model, indicators otherwise) and the levels
+ * used on any rank. */
+hlm_status hlm_mm_build(MPI_Comm comm, const hlm_formula *f, const hlm_table *t,
+                        int intercept, const hlm_formula_term *term, int nterms,
+                        hlm_mm *mm);
+void hlm_mm_free(hlm_mm *mm);
+/* Local.  Row i of the model matrix into out[0..ncols). */
+void hlm_mm_row(const hlm_mm *mm, const hlm_table *t, int64_t i, double *out);
+
+/* ---- the design ---------------------------------------------------------- */
+
+/* One random term, in lme4's order (decreasing number of levels). */
+typedef struct hlm_reterm {
+  char *group;       /* grouping factor as lme4 names it ("Variety:Block") */
+  int ngvars;        /* variables of the grouping factor */
+  char ***glevels;   /* per grouping variable: its level labels (copied) */
+  int32_t *gnlevels; /* per grouping variable: number of labels */
+  hlm_mm mm;         /* the effect columns ("(Intercept)", "Days") */
+  int k;             /* number of effect columns */
+  int correlated;    /* from the formula (|| gives 0) */
+  int ntheta;        /* k (k + 1) / 2 */
+  int theta_off;     /* first theta of this term */
+  int64_t nlevels;   /* levels of the grouping factor over all ranks */
+  int formula_index; /* position in the formula's random terms */
+} hlm_reterm;
+
+/* One cluster's random-effect layout.  Columns of Z_j: for each term in
+ * order, for each of its levels present in the cluster (order of first
+ * appearance), the term's k effect columns. */
+typedef struct hlm_dcluster {
+  int64_t start, n; /* local rows start .. start + n - 1 */
+  int64_t gindex;   /* global cluster position */
+  int q;            /* columns of Z_j */
+  int *nlev;        /* per term: levels present */
+  int *zoff;        /* per term: first column of the term in Z_j */
+  int32_t **lcodes; /* per term: nlev * ngvars codes of each level */
+} hlm_dcluster;
+
+struct hlm_design {
+  char *formula; /* the formula's text */
+  int p;
+  hlm_mm xmm; /* fixed-effect columns */
+  char *response;
+  int nterms;
+  hlm_reterm *term;
+  int ntheta;
+  int zwidth; /* sum of k over terms: Z entries per row */
+  int64_t n;  /* local rows */
+  int64_t nglobal;
+  double *X;     /* n x p, row-major */
+  double *y;     /* n */
+  int32_t *zlev; /* n x nterms: level index within the row's cluster */
+  double *zval;  /* n x zwidth: effect values of the row */
+  int64_t ncl;
+  hlm_dcluster *cl;
+  int nfactors;       /* distinct grouping factors (for ngrps) */
+  char **factor_name; /* their names, in term order of first use */
+  int64_t *factor_nlev;
+};
+
+/* ---- grouping factors (design_groups.c) ---------------------------------- */
+
+/* Collective on comm.  Fill the cluster layouts (levels of every term in
+ * every cluster, zlev of every row), check that every grouping factor is
+ * nested in the clusters, count levels, and order the terms as lme4 does. */
+hlm_status hlm_design_groups(MPI_Comm comm, const hlm_formula *f,
+                             const hlm_table *t, const hlm_clusters *cl,
+                             hlm_design *d);
+
+/* Local.  Label of level l of term r in cluster c ("F1:S1"), written to buf
+ * snprintf-style. */
+size_t hlm_design_level_label(const hlm_design *d, int r, const hlm_dcluster *c,
+                              int l, char *buf, size_t len);
+
+#endif /* HLM_DESIGN_INTERNAL_H */

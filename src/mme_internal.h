@@ -1,0 +1,77 @@
+/* mme_internal.h: the mixed-model equations of a design with local random
+ * terms only: per-cluster cross-products (formed once), absorption of each
+ * cluster's random effects for a given theta, the reduced p x p system of
+ * the fixed effects summed over ranks, and lme4's profiled criterion.
+ * Shared by mme.c and fit.c.  Not installed. */
+#ifndef HLM_MME_INTERNAL_H
+#define HLM_MME_INTERNAL_H
+
+#include <mpi.h>
+
+#include "design_internal.h"
+
+/* One cluster's cross-products.  Column-major; q = columns of Z_j. */
+typedef struct hlm_xblock {
+  int q;
+  double *ZtZ; /* q x q, both triangles */
+  double *ZtX; /* q x p */
+  double *Zty; /* q */
+} hlm_xblock;
+
+/* Sums over clusters are accumulated in double-double (hi, lo) pairs and
+ * reduced over ranks with a double-double MPI operation, so that they are,
+ * to all practical purposes, correctly rounded whatever the partition:
+ * the criterion and hence the optimizer's path do not depend on the rank
+ * count.  The response is centred by the ordinary least-squares fit,
+ * y~ = y - X b0, which leaves beta - b0, the random effects and the
+ * criterion unchanged but removes most of the cancellation from the
+ * penalized residual sum of squares. */
+typedef struct hlm_mme {
+  MPI_Comm comm;       /* not owned */
+  const hlm_design *d; /* not owned: must outlive the mme */
+  int p;
+  double *b0;  /* p: the OLS coefficients the response is centred by */
+  double *XtX; /* p x p: over all ranks, lower triangle */
+  double *Xty; /* p: X'y~ over all ranks */
+  double yty;  /* y~'y~ over all ranks */
+  int64_t ncl;
+  hlm_xblock *blk;
+  int qmax;
+  /* work space, qmax-sized */
+  double *C, *M, *B, *w, *Tt, *WtW;
+  int nred;    /* reduced values: W'W (p x p), W'w (p), w'w, ld, failed */
+  double *red; /* nred (hi, lo) pairs */
+  MPI_Datatype dd_type;
+  MPI_Op dd_sum;
+} hlm_mme;
+
+/* The reduced system and the criterion at one theta (same on all ranks). */
+typedef struct hlm_mme_eval {
+  double crit;  /* REML criterion or deviance, as lme4 */
+  double ldL2;  /* sum_j log det C_jj */
+  double ldRX2; /* log det S */
+  double pwrss; /* penalized residual sum of squares */
+  double *beta; /* p: caller-allocated */
+  double *RX;   /* p x p: Cholesky factor of S (lower), caller-allocated */
+} hlm_mme_eval;
+
+/* Collective on comm.  Form every local cluster's cross-products.  *out is
+ * owned by the caller (hlm_mme_destroy). */
+hlm_status hlm_mme_create(MPI_Comm comm, const hlm_design *d, hlm_mme **out);
+void hlm_mme_destroy(hlm_mme **m);
+
+/* Collective on comm.  Absorb every cluster at theta, reduce over ranks,
+ * solve for beta and evaluate the profiled criterion (REML when reml != 0,
+ * else ML).  A numerical failure on any rank fails every rank
+ * (HLM_ERR_NUMERIC), without further agreement. */
+hlm_status hlm_mme_evaluate(hlm_mme *m, const double *theta, int reml,
+                            hlm_mme_eval *ev);
+
+/* Local.  Conditional modes u_j = T v_j and the diagonal of
+ * sigma2 T C_jj^-1 T' for cluster j at theta and beta (the fixed effects
+ * of the original, uncentred response): q_j values each, into u and cv. */
+hlm_status hlm_mme_cluster_ranef(hlm_mme *m, int64_t j, const double *theta,
+                                 const double *beta, double sigma2, double *u,
+                                 double *cv);
+
+#endif /* HLM_MME_INTERNAL_H */

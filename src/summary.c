@@ -1,0 +1,267 @@
+/* summary.c: the text summary (laid out like lme4's summary()) and the JSON
+ * summary (docs/results-json.md) of a fit.  Rank 0 calls these. */
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fit_internal.h"
+#include "hlm/version.h"
+
+static int max_int(int a, int b)
+{
+  return a > b ? a : b;
+}
+
+static void print_header(const hlm_fit *f, FILE *out)
+{
+  if (f->reml) {
+    fprintf(out, "Linear mixed model fit by REML ['lmerMod']\n");
+  } else {
+    fprintf(out, "Linear mixed model fit by maximum likelihood  ['lmerMod']\n");
+  }
+  fprintf(out, "Formula: %s\n\n", f->formula);
+  if (f->reml) {
+    fprintf(out, "REML criterion at convergence: %.1f\n\n", f->crit);
+    return;
+  }
+  fprintf(out, "%9s %9s %9s %9s %9s\n", "AIC", "BIC", "logLik", "deviance",
+          "df.resid");
+  fprintf(out, "%9.1f %9.1f %9.1f %9.1f %9" PRId64 "\n\n", f->aic, f->bic,
+          f->loglik, f->crit, f->nobs - f->npar);
+}
+
+/* Correlation of columns a and b of term r (a > b), from f->vc. */
+static double term_corr(const hlm_fit *f, int r, int a, int b)
+{
+  for (int i = 0; i < f->nvc; i++) {
+    const hlm_varcorr *v = &f->vc[i];
+    if (v->grp == f->term[r].vcgroup && v->var2 &&
+        v->var1 == f->term[r].colname[b] && v->var2 == f->term[r].colname[a]) {
+      return v->sdcor;
+    }
+  }
+  return NAN;
+}
+
+static const hlm_varcorr *term_var(const hlm_fit *f, int r, int a)
+{
+  for (int i = 0; i < f->nvc; i++) {
+    const hlm_varcorr *v = &f->vc[i];
+    if (v->grp == f->term[r].vcgroup && !v->var2 &&
+        v->var1 == f->term[r].colname[a]) {
+      return v;
+    }
+  }
+  return NULL;
+}
+
+static void print_random(const hlm_fit *f, FILE *out)
+{
+  int wg = 8, wn = 4, corr = 0;
+  for (int r = 0; r < f->nterms; r++) {
+    wg = max_int(wg, (int)strlen(f->term[r].vcgroup));
+    corr |= f->term[r].k > 1;
+    for (int k = 0; k < f->term[r].k; k++) {
+      wn = max_int(wn, (int)strlen(f->term[r].colname[k]));
+    }
+  }
+  fprintf(out, "Random effects:\n %-*s %-*s %10s %10s%s\n", wg, "Groups", wn,
+          "Name", "Variance", "Std.Dev.", corr ? " Corr" : "");
+  for (int r = 0; r < f->nterms; r++) {
+    for (int a = 0; a < f->term[r].k; a++) {
+      const hlm_varcorr *v = term_var(f, r, a);
+      fprintf(out, " %-*s %-*s %10.4g %10.4g", wg,
+              a == 0 ? f->term[r].vcgroup : "", wn, f->term[r].colname[a],
+              v ? v->vcov : NAN, v ? v->sdcor : NAN);
+      for (int b = 0; b < a; b++) {
+        fprintf(out, " %5.2f", term_corr(f, r, a, b));
+      }
+      fprintf(out, "\n");
+    }
+  }
+  fprintf(out, " %-*s %-*s %10.4g %10.4g\n", wg, "Residual", wn, "",
+          f->sigma * f->sigma, f->sigma);
+  fprintf(out, "Number of obs: %" PRId64 ", groups:  ", f->nobs);
+  for (int g = 0; g < f->ngroups; g++) {
+    fprintf(out, "%s%s, %" PRId64, g ? "; " : "", f->group_name[g],
+            f->group_nlev[g]);
+  }
+  fprintf(out, "\n\n");
+}
+
+static void print_fixed(const hlm_fit *f, FILE *out)
+{
+  int wn = 0;
+  for (int j = 0; j < f->p; j++) {
+    wn = max_int(wn, (int)strlen(f->fixed_name[j]));
+  }
+  fprintf(out, "Fixed effects:\n%-*s %12s %12s %8s\n", wn, "", "Estimate",
+          "Std. Error", "t value");
+  for (int j = 0; j < f->p; j++) {
+    fprintf(out, "%-*s %12.6g %12.6g %8.3f\n", wn, f->fixed_name[j], f->beta[j],
+            f->se[j], f->beta[j] / f->se[j]);
+  }
+}
+
+hlm_status hlm_fit_print_summary(const hlm_fit *f, FILE *out)
+{
+  hlm_status status = HLM_OK;
+  print_header(f, out);
+  print_random(f, out);
+  print_fixed(f, out);
+  if (f->singular) {
+    fprintf(out, "boundary (singular) fit: see help('isSingular')\n");
+  }
+  if (!f->converged) {
+    fprintf(out, "warning: the optimizer stopped at its evaluation limit "
+                 "before converging\n");
+  }
+  fprintf(out,
+          "Optimizer: NLopt BOBYQA, %d evaluations (code %d); %d rank%s, "
+          "%.3f s\n",
+          f->evaluations, f->nlopt_result, f->ranks, f->ranks == 1 ? "" : "s",
+          f->seconds);
+  HLM_CHECK(!ferror(out), HLM_ERR_IO, "cannot write the summary");
+cleanup:
+  return status;
+}
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+static json_t *json_num(double x)
+{
+  return isfinite(x) ? json_real(x) : json_null();
+}
+
+static json_t *json_str_or_null(const char *s)
+{
+  return s ? json_string(s) : json_null();
+}
+
+static json_t *json_fixed(const hlm_fit *f, const double *v)
+{
+  json_t *o = json_object();
+  for (int j = 0; j < f->p; j++) {
+    json_object_set_new(o, f->fixed_name[j], json_num(v[j]));
+  }
+  return o;
+}
+
+static json_t *json_varcorr(const hlm_fit *f)
+{
+  json_t *a = json_array();
+  for (int i = 0; i < f->nvc; i++) {
+    const hlm_varcorr *v = &f->vc[i];
+    json_t *e = json_object();
+    json_object_set_new(e, "grp", json_string(v->grp));
+    json_object_set_new(e, "var1", json_str_or_null(v->var1));
+    json_object_set_new(e, "var2", json_str_or_null(v->var2));
+    json_object_set_new(e, "vcov", json_num(v->vcov));
+    json_object_set_new(e, "sdcor", json_num(v->sdcor));
+    json_array_append_new(a, e);
+  }
+  return a;
+}
+
+/* values[l * k + c] as k arrays of nlevels (lme4.json's layout). */
+static json_t *json_by_column(const double *v, int64_t nlev, int k)
+{
+  json_t *a = json_array();
+  for (int c = 0; c < k; c++) {
+    json_t *col = json_array();
+    for (int64_t l = 0; l < nlev; l++) {
+      json_array_append_new(col, json_num(v[l * k + c]));
+    }
+    json_array_append_new(a, col);
+  }
+  return a;
+}
+
+static json_t *json_ranef(const hlm_fit *f)
+{
+  json_t *a = json_array();
+  for (int r = 0; r < f->nterms; r++) {
+    const hlm_fit_term *t = &f->term[r];
+    json_t *e = json_object(), *cols = json_array(), *lev = json_array();
+    for (int c = 0; c < t->k; c++) {
+      json_array_append_new(cols, json_string(t->colname[c]));
+    }
+    for (int64_t l = 0; t->label && l < t->nlevels; l++) {
+      json_array_append_new(lev, json_string(t->label[l]));
+    }
+    int64_t nlev = t->label ? t->nlevels : 0;
+    json_object_set_new(e, "term", json_string(t->group));
+    json_object_set_new(e, "columns", cols);
+    json_object_set_new(e, "levels", lev);
+    json_object_set_new(e, "values", json_by_column(t->values, nlev, t->k));
+    json_object_set_new(e, "condvar", json_by_column(t->condvar, nlev, t->k));
+    json_array_append_new(a, e);
+  }
+  return a;
+}
+
+static json_t *json_matrix(const double *m, int p)
+{
+  json_t *a = json_array();
+  for (int i = 0; i < p; i++) {
+    json_t *row = json_array();
+    for (int j = 0; j < p; j++) {
+      json_array_append_new(row, json_num(m[i + (size_t)p * j]));
+    }
+    json_array_append_new(a, row);
+  }
+  return a;
+}
+
+static json_t *json_fit(const hlm_fit *f)
+{
+  json_t *o = json_object(), *ng = json_object(), *th = json_array();
+  for (int g = 0; g < f->ngroups; g++) {
+    json_object_set_new(ng, f->group_name[g], json_integer(f->group_nlev[g]));
+  }
+  for (int i = 0; i < f->ntheta; i++) {
+    json_array_append_new(th, json_num(f->theta[i]));
+  }
+  json_object_set_new(o, "program", json_string("hlm-mpi"));
+  json_object_set_new(o, "version", json_string(HLM_VERSION_STRING));
+  json_object_set_new(o, "formula", json_string(f->formula));
+  json_object_set_new(o, "method", json_string(f->reml ? "REML" : "ML"));
+  json_object_set_new(o, "reml", json_boolean(f->reml));
+  json_object_set_new(o, "fixef", json_fixed(f, f->beta));
+  json_object_set_new(o, "fixef_se", json_fixed(f, f->se));
+  json_object_set_new(o, "vcov", json_matrix(f->vcov, f->p));
+  json_object_set_new(o, "theta", th);
+  json_object_set_new(o, "varcorr", json_varcorr(f));
+  json_object_set_new(o, "sigma", json_num(f->sigma));
+  json_object_set_new(o, "logLik", json_num(f->loglik));
+  json_object_set_new(o, "deviance_or_reml_criterion", json_num(f->crit));
+  json_object_set_new(o, "AIC", json_num(f->aic));
+  json_object_set_new(o, "BIC", json_num(f->bic));
+  json_object_set_new(o, "npar", json_integer(f->npar));
+  json_object_set_new(o, "df_resid", json_integer(f->nobs - f->npar));
+  json_object_set_new(o, "nobs", json_integer(f->nobs));
+  json_object_set_new(o, "ngrps", ng);
+  json_object_set_new(o, "singular", json_boolean(f->singular));
+  json_object_set_new(o, "converged", json_boolean(f->converged));
+  json_object_set_new(o, "ranef", json_ranef(f));
+  json_object_set_new(o, "optimizer", json_string("NLopt LN_BOBYQA"));
+  json_object_set_new(o, "evaluations", json_integer(f->evaluations));
+  json_object_set_new(o, "ranks", json_integer(f->ranks));
+  json_object_set_new(o, "time_seconds", json_num(f->seconds));
+  return o;
+}
+
+hlm_status hlm_fit_write_json(const hlm_fit *f, const char *path)
+{
+  hlm_status status = HLM_OK;
+  json_t *o = json_fit(f);
+  HLM_CHECK(o != NULL, HLM_ERR_NOMEM, "cannot build the JSON summary");
+  HLM_CHECK(json_dump_file(o, path, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) ==
+                0,
+            HLM_ERR_IO, "cannot write the JSON summary to %s", path);
+cleanup:
+  json_decref(o);
+  return status;
+}
