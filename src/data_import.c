@@ -27,18 +27,6 @@ enum { LEVEL_KEEP_MAX = 1 << 16 };
 /* Longest value quoted in an error message. */
 enum { QUOTE_MAX = 60 };
 
-/* H5_CHECK(expr, fmt, ...): an HDF5 call (or an assignment of its result)
- * that is negative on failure; records HLM_ERR_HDF5 with the message and the
- * HDF5 error stack's detail, and jumps to cleanup. */
-#define H5_CHECK(expr, ...)                                                    \
-  do {                                                                         \
-    if ((expr) < 0) {                                                          \
-      status = hlm_hdf5_error(__VA_ARGS__);                                    \
-      hlm_error_trace(__FILE__, __LINE__, __func__);                           \
-      goto cleanup;                                                            \
-    }                                                                          \
-  } while (0)
-
 /* ---- a set of strings (open addressing, FNV-1a) with an int32 per key ---- */
 
 typedef struct strset {

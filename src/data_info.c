@@ -21,15 +21,6 @@
 /* Level labels shown per column, and the characters shown of each. */
 enum { SHOW_LEVELS = 5, SHOW_CHARS = 24 };
 
-#define H5_CHECK(expr, ...)                                                    \
-  do {                                                                         \
-    if ((expr) < 0) {                                                          \
-      status = hlm_hdf5_error(__VA_ARGS__);                                    \
-      hlm_error_trace(__FILE__, __LINE__, __func__);                           \
-      goto cleanup;                                                            \
-    }                                                                          \
-  } while (0)
-
 typedef struct info_col {
   char *name;
   hid_t dset, ftype;

@@ -24,6 +24,19 @@ hlm_status hlm_hdf5_error(const char *fmt, ...)
 #endif
     ;
 
+/* H5_CHECK(expr, fmt, ...): an HDF5 call (or an assignment of its result)
+ * that is negative on failure; records HLM_ERR_HDF5 with the message and the
+ * HDF5 error stack's detail, and jumps to the function's `cleanup:` label
+ * with `status` set. */
+#define H5_CHECK(expr, ...)                                                    \
+  do {                                                                         \
+    if ((expr) < 0) {                                                          \
+      status = hlm_hdf5_error(__VA_ARGS__);                                    \
+      hlm_error_trace(__FILE__, __LINE__, __func__);                           \
+      goto cleanup;                                                            \
+    }                                                                          \
+  } while (0)
+
 /* Comma-separated names of the objects of `type` directly in loc ("" when
  * none); *out is malloc'ed. */
 hlm_status hlm_hdf5_list_names(hid_t loc, H5O_type_t type, char **out);
