@@ -30,8 +30,9 @@ PACKAGES=(build-essential cmake pkg-config
   libgsl-dev libnlopt-dev librandom123-dev
   libcsv-dev libjansson-dev libcmocka-dev)
 # The test command also needs clang (libFuzzer), clang-format, and h5py
-# (an independent HDF5 writer for the data-layer tests).
-TEST_PACKAGES=(clang libclang-rt-14-dev clang-format python3-h5py python3-numpy)
+# (an independent HDF5 writer for the data-layer tests), and Slurm.
+TEST_PACKAGES=(clang libclang-rt-14-dev clang-format python3-h5py python3-numpy
+  slurm-wlm munge) # a private single-node Slurm for tests/slurm (as root)
 
 say() { printf '\n==> %s\n' "$*"; }
 

@@ -14,7 +14,10 @@
 typedef struct validator {
   const char *file; /* name used in messages */
   const char *dir;  /* relative paths are resolved against it ("" = cwd) */
-  hlm_config *cfg;
+  hlm_config *cfg;  /* FILE_CONFIG only, else NULL */
+  char *base;       /* where values go: cfg, or an hlm_sim_config */
+  unsigned char *given;
+  hlm_file_kind kind;
 } validator;
 
 /* ---- lookups and suggestions ------------------------------------------ */
@@ -134,7 +137,7 @@ static hlm_status planned_error(const validator *v, int line, int col,
 static hlm_status store_string(const validator *v, const hlm_key_spec *k,
                                const char *s, size_t len, int line, int col)
 {
-  char **dst = (char **)((char *)v->cfg + k->offset);
+  char **dst = (char **)(v->base + k->offset);
   size_t dlen = (k->type == KEY_PATH && s[0] != '/') ? strlen(v->dir) : 0;
   if (strlen(s) != len) {
     return HLM_ERROR(HLM_ERR_CONFIG, "%s:%d:%d: `%s` contains a NUL character",
@@ -199,7 +202,7 @@ static hlm_status store_choice(const validator *v, const hlm_key_spec *k,
     snprintf(what, sizeof what, "%s = \"%s\"", k->key, s);
     return planned_error(v, line, col, what, c.planned);
   }
-  *(int *)((char *)v->cfg + k->offset) = idx;
+  *(int *)(v->base + k->offset) = idx;
   return HLM_OK;
 }
 
@@ -209,6 +212,11 @@ static hlm_status check_range(const validator *v, const hlm_key_spec *k,
   if (k->type == KEY_FLOAT && !(x > 0 && x < 1e300)) {
     return HLM_ERROR(HLM_ERR_CONFIG, "%s:%d:%d: `%s` must be positive, got %g",
                      v->file, line, col, k->key, x);
+  }
+  if (!strcmp(k->key, "confidence_level") && !(x < 1)) {
+    return HLM_ERROR(HLM_ERR_CONFIG,
+                     "%s:%d:%d: `%s` must be between 0 and 1, got %g", v->file,
+                     line, col, k->key, x);
   }
   if (k->type == KEY_INT && x < 1) {
     return HLM_ERROR(HLM_ERR_CONFIG, "%s:%d:%d: `%s` must be at least 1",
@@ -222,8 +230,9 @@ static hlm_status store_value(const validator *v, const hlm_key_spec *k,
 {
   hlm_status status = HLM_OK;
   int line = hlm_toml_value_line(val), col = hlm_toml_value_column(val);
-  char *dst = (char *)v->cfg + k->offset;
+  char *dst = v->base + k->offset;
   const char *s = NULL;
+  bool b = false;
   size_t len = 0;
   switch (k->type) {
   case KEY_STRING:
@@ -243,7 +252,13 @@ static hlm_status store_value(const validator *v, const hlm_key_spec *k,
     HLM_TRY(hlm_toml_get_number(val, (double *)dst));
     HLM_TRY(check_range(v, k, *(double *)dst, line, col));
     break;
+  case KEY_REAL:
+    HLM_TRY(hlm_toml_get_number(val, (double *)dst));
+    break;
   case KEY_BOOL:
+    HLM_TRY(hlm_toml_get_boolean(val, &b));
+    *(int *)dst = b;
+    break;
   case KEY_NUMBER_TABLE:
     status = HLM_ERROR(HLM_ERR_INTERNAL, "no storage for `%s`", k->key);
     break;
@@ -302,8 +317,8 @@ static hlm_status walk_key(validator *v, const hlm_section_spec *sec,
     return planned_error(v, line, col, what, hlm_keys[k].planned);
   }
   HLM_TRY(store_value(v, &hlm_keys[k], val));
-  v->cfg->given[k] = 1;
-  if (k == find_key("model", "formula")) {
+  v->given[k] = 1;
+  if (v->cfg != NULL && k == find_key("model", "formula")) {
     v->cfg->formula_line = hlm_toml_value_line(val);
     v->cfg->formula_column = hlm_toml_value_column(val);
   }
@@ -330,11 +345,19 @@ static hlm_status walk_top(validator *v, const hlm_toml_value *root, size_t i)
   int col = hlm_toml_table_key_column(root, i);
   const hlm_section_spec *sec = find_section(name);
   char what[160];
+  if (sec != NULL && sec->kind != v->kind && !strchr(name, '.')) {
+    return HLM_ERROR(HLM_ERR_CONFIG, "%s:%d:%d: [%s] belongs in %s, not here",
+                     v->file, line, col, name,
+                     sec->kind == FILE_SIMULATE
+                         ? "the file of `hlm-mpi simulate SIM.toml OUT.h5`"
+                         : "a fit's config.toml");
+  }
   if (sec == NULL || strchr(name, '.')) {
     const char *words[32];
     int n = 0;
     for (int s = 0; s < hlm_nsections && n < 32; s++) {
-      if (!strchr(hlm_sections[s].name, '.')) {
+      if (!strchr(hlm_sections[s].name, '.') &&
+          hlm_sections[s].kind == v->kind) {
         words[n++] = hlm_sections[s].name;
       }
     }
@@ -344,6 +367,9 @@ static hlm_status walk_top(validator *v, const hlm_toml_value *root, size_t i)
     snprintf(what, sizeof what, "[%s%s%s] (%s)", sec->array ? "[" : "", name,
              sec->array ? "]" : "", sec->doc);
     return planned_error(v, line, col, what, sec->planned);
+  }
+  if (sec->array && strcmp(name, "contrast") == 0) {
+    return hlm_config_read_contrasts(v->cfg, v->file, val, line, col);
   }
   if (hlm_toml_value_type(val) != HLM_TOML_TABLE) {
     return HLM_ERROR(HLM_ERR_CONFIG,
@@ -362,8 +388,9 @@ static hlm_status set_defaults(validator *v)
   hlm_status status = HLM_OK;
   for (int k = 0; k < hlm_nkeys; k++) {
     const hlm_key_spec *spec = &hlm_keys[k];
-    char *dst = (char *)v->cfg + spec->offset;
-    if (spec->offset == NONE || spec->def == NULL || spec->planned) {
+    char *dst = v->base + spec->offset;
+    if (spec->offset == NONE || spec->def == NULL || spec->planned ||
+        hlm_config_key_kind(k) != v->kind) {
       continue;
     }
     if (spec->type == KEY_STRING) {
@@ -374,8 +401,10 @@ static hlm_status set_defaults(validator *v)
       *(int *)dst = choice_index(spec->choices, spec->def, &c);
     } else if (spec->type == KEY_INT) {
       *(int64_t *)dst = strtoll(spec->def, NULL, 10);
-    } else if (spec->type == KEY_FLOAT) {
+    } else if (spec->type == KEY_FLOAT || spec->type == KEY_REAL) {
       *(double *)dst = strtod(spec->def, NULL);
+    } else if (spec->type == KEY_BOOL) {
+      *(int *)dst = strcmp(spec->def, "true") == 0;
     }
   }
 cleanup:
@@ -386,7 +415,7 @@ static hlm_status require(const validator *v, const char *section,
                           const char *key, const char *example)
 {
   int k = find_key(section, key);
-  if (v->cfg->given[k]) {
+  if (v->given[k]) {
     return HLM_OK;
   }
   return HLM_ERROR(HLM_ERR_CONFIG,
@@ -401,6 +430,11 @@ static hlm_status validate(validator *v, const hlm_toml_doc *doc)
   HLM_TRY(set_defaults(v));
   for (size_t i = 0; i < hlm_toml_table_count(root); i++) {
     HLM_TRY(walk_top(v, root, i));
+  }
+  if (v->kind == FILE_SIMULATE) {
+    HLM_TRY(require(v, "simulate", "rows", "rows = 100000"));
+    HLM_TRY(require(v, "simulate", "clusters", "clusters = 1000"));
+    goto cleanup;
   }
   HLM_TRY(require(v, "data", "file", "file = \"survey.h5\""));
   HLM_TRY(require(v, "model", "formula",
@@ -426,18 +460,34 @@ static hlm_status load_doc(const hlm_toml_doc *doc, const char *name,
 {
   hlm_status status = HLM_OK;
   hlm_config *cfg = NULL;
-  validator v = {name, dir ? dir : "", NULL};
+  validator v = {name, dir ? dir : "", NULL, NULL, NULL, FILE_CONFIG};
   HLM_ALLOC(cfg, 1);
   HLM_ALLOC(cfg->given, hlm_nkeys);
   cfg->path = strdup(name);
   HLM_CHECK(cfg->path != NULL, HLM_ERR_NOMEM, "out of memory");
   v.cfg = cfg;
+  v.base = (char *)cfg;
+  v.given = cfg->given;
   HLM_TRY(validate(&v, doc));
   *out = cfg;
   cfg = NULL;
 cleanup:
   hlm_config_destroy(&cfg);
   return status;
+}
+
+hlm_status hlm_config_validate_doc(const hlm_toml_doc *doc, const char *name,
+                                   const char *dir, hlm_file_kind kind,
+                                   void *base, unsigned char *given)
+{
+  validator v = {name, dir ? dir : "", NULL, base, given, kind};
+  return validate(&v, doc);
+}
+
+hlm_file_kind hlm_config_key_kind(int k)
+{
+  const hlm_section_spec *sec = find_section(hlm_keys[k].section);
+  return sec ? sec->kind : FILE_CONFIG;
 }
 
 hlm_status hlm_config_load_string(const char *text, const char *name,
@@ -475,11 +525,12 @@ void hlm_config_destroy(hlm_config **cfg)
   }
   for (int k = 0; k < hlm_nkeys; k++) {
     const hlm_key_spec *spec = &hlm_keys[k];
-    if (spec->offset != NONE &&
+    if (spec->offset != NONE && hlm_config_key_kind(k) == FILE_CONFIG &&
         (spec->type == KEY_STRING || spec->type == KEY_PATH)) {
       free(*(char **)((char *)*cfg + spec->offset));
     }
   }
+  hlm_config_free_contrasts(*cfg);
   free((*cfg)->path);
   free((*cfg)->given);
   free(*cfg);
@@ -506,6 +557,7 @@ static void print_value(const hlm_config *cfg, const hlm_key_spec *k, FILE *out)
     fprintf(out, "%" PRId64, *(const int64_t *)dst);
     break;
   case KEY_FLOAT:
+  case KEY_REAL:
     fprintf(out, "%g", *(const double *)dst);
     break;
   default:
@@ -519,7 +571,8 @@ void hlm_config_print(const hlm_config *cfg, FILE *out)
   for (int k = 0; k < hlm_nkeys; k++) {
     const hlm_key_spec *spec = &hlm_keys[k];
     int is_set = cfg->given[k] || spec->def != NULL;
-    if (spec->planned || spec->offset == NONE || !is_set) {
+    if (spec->planned || spec->offset == NONE || !is_set ||
+        hlm_config_key_kind(k) != FILE_CONFIG) {
       continue;
     }
     fprintf(out, "  %s.%s = ", spec->section, spec->key);
@@ -535,9 +588,9 @@ int hlm_config_schema_count(void)
 
 static const char *type_name(hlm_key_type t)
 {
-  static const char *const names[] = {"string",          "path",   "choice",
-                                      "integer",         "number", "boolean",
-                                      "table of numbers"};
+  static const char *const names[] = {"string",           "path",   "choice",
+                                      "integer",          "number", "boolean",
+                                      "table of numbers", "number"};
   return names[t];
 }
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "hlm/config.h"
+#include "hlm/toml.h"
 
 typedef enum hlm_key_type {
   KEY_STRING,       /* any string */
@@ -15,13 +16,19 @@ typedef enum hlm_key_type {
   KEY_FLOAT,        /* a float or an integer */
   KEY_BOOL,         /* true or false */
   KEY_NUMBER_TABLE, /* an inline table of numbers by name */
+  KEY_REAL,         /* any finite number, stored as double (no range check) */
 } hlm_key_type;
+
+/* Which file a section belongs to: a fit's config.toml, or the file of
+ * `hlm-mpi simulate SIM.toml OUT.h5` (src/simulate_config.c). */
+typedef enum hlm_file_kind { FILE_CONFIG = 0, FILE_SIMULATE = 1 } hlm_file_kind;
 
 typedef struct hlm_section_spec {
   const char *name; /* "bayes.prior" for a sub-table */
   int array;        /* 1: an array of tables, [[name]] */
   const char *planned;
   const char *doc;
+  hlm_file_kind kind; /* the file it belongs in (default: config.toml) */
 } hlm_section_spec;
 
 typedef struct hlm_key_spec {
@@ -39,5 +46,26 @@ extern const hlm_section_spec hlm_sections[];
 extern const int hlm_nsections;
 extern const hlm_key_spec hlm_keys[];
 extern const int hlm_nkeys;
+
+/* Local.  Validate `doc` against the schema's sections of file `kind`:
+ * defaults first, then every key of the document, then the required keys;
+ * values go to `base` + each key's offset (an hlm_config for FILE_CONFIG,
+ * an hlm_sim_config for FILE_SIMULATE) and given[k] is set for each key k
+ * found (hlm_nkeys entries).  Messages name `name`:line:column; relative
+ * paths resolve against `dir`. */
+hlm_status hlm_config_validate_doc(const hlm_toml_doc *doc, const char *name,
+                                   const char *dir, hlm_file_kind kind,
+                                   void *base, unsigned char *given);
+
+/* Local.  The file kind of schema key k. */
+hlm_file_kind hlm_config_key_kind(int k);
+
+/* Local.  The [[contrast]] tables (src/config_contrast.c): `array` is the
+ * value of `contrast` in the document, written at line:col of `file`. */
+hlm_status hlm_config_read_contrasts(hlm_config *cfg, const char *file,
+                                     const hlm_toml_value *array, int line,
+                                     int col);
+/* Local.  Free cfg's contrasts (cfg->contrast NULL, ncontrast 0). */
+void hlm_config_free_contrasts(hlm_config *cfg);
 
 #endif /* HLM_CONFIG_INTERNAL_H */

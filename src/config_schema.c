@@ -3,23 +3,29 @@
 #include <stddef.h>
 
 #include "config_internal.h"
+#include "hlm/simulate.h"
 
 #define F(member) offsetof(hlm_config, member)
+#define S(member) offsetof(hlm_sim_config, member)
 #define NONE ((size_t)-1)
 
 const hlm_section_spec hlm_sections[] = {
-    {"data", 0, NULL, "where the data are and how they are grouped"},
-    {"model", 0, NULL, "the model formula and the estimation method"},
-    {"estimation", 0, NULL, "optimizer settings"},
-    {"inference", 0, "issue 9", "degrees of freedom and intervals"},
-    {"output", 0, NULL, "what to write and where"},
-    {"checkpoint", 0, "issue 10", "checkpoints for long fits"},
-    {"contrast", 1, "issue 9", "linear combinations of fixed effects"},
-    {"lrt", 1, "issue 9", "likelihood-ratio tests against other models"},
-    {"bayes", 0, "issue 11", "the Bayesian fit"},
-    {"bayes.prior", 0, "issue 11", "priors of the Bayesian fit"},
-    {"survey", 0, "issue 13", "sampling weights and design"},
-    {"simulate", 0, "issue 14", "synthetic data (hlm-mpi simulate's file)"},
+    {"data", 0, NULL, "where the data are and how they are grouped",
+     FILE_CONFIG},
+    {"model", 0, NULL, "the model formula and the estimation method",
+     FILE_CONFIG},
+    {"estimation", 0, NULL, "optimizer settings", FILE_CONFIG},
+    {"inference", 0, NULL, "degrees of freedom and intervals", FILE_CONFIG},
+    {"output", 0, NULL, "what to write and where", FILE_CONFIG},
+    {"checkpoint", 0, "issue 10", "checkpoints for long fits", FILE_CONFIG},
+    {"contrast", 1, NULL, "linear combinations of fixed effects", FILE_CONFIG},
+    {"lrt", 1, "issue 9", "likelihood-ratio tests against other models",
+     FILE_CONFIG},
+    {"bayes", 0, "issue 11", "the Bayesian fit", FILE_CONFIG},
+    {"bayes.prior", 0, "issue 11", "priors of the Bayesian fit", FILE_CONFIG},
+    {"survey", 0, "issue 13", "sampling weights and design", FILE_CONFIG},
+    {"simulate", 0, NULL, "synthetic data (hlm-mpi simulate's file)",
+     FILE_SIMULATE},
 };
 const int hlm_nsections = sizeof hlm_sections / sizeof hlm_sections[0];
 
@@ -31,9 +37,9 @@ const hlm_key_spec hlm_keys[] = {
      "group of the data set inside the file"},
     {"data", "cluster", KEY_STRING, NULL, NULL, NULL, F(cluster),
      "partition factor: rows are split over ranks by its levels"},
-    {"data", "weights", KEY_STRING, NULL, NULL, "issue 8", NONE,
+    {"data", "weights", KEY_STRING, NULL, NULL, NULL, F(weights),
      "precision weights column (lme4's weights=)"},
-    {"data", "known_sd", KEY_STRING, NULL, NULL, "issue 8", NONE,
+    {"data", "known_sd", KEY_STRING, NULL, NULL, NULL, F(known_sd),
      "known residual SD column (group-means model)"},
     /* [model] */
     {"model", "formula", KEY_STRING, NULL, NULL, NULL, F(formula),
@@ -53,10 +59,10 @@ const hlm_key_spec hlm_keys[] = {
      NONE, "dimension of the global system above which ScaLAPACK solves it"},
     /* [inference] */
     {"inference", "df", KEY_CHOICE, "satterthwaite",
-     "satterthwaite|residual|asymptotic", "issue 9", NONE,
+     "satterthwaite|residual|asymptotic", NULL, F(infer_df),
      "denominator degrees of freedom"},
-    {"inference", "confidence_level", KEY_FLOAT, "0.95", NULL, "issue 9", NONE,
-     "level of confidence intervals"},
+    {"inference", "confidence_level", KEY_FLOAT, "0.95", NULL, NULL,
+     F(confidence_level), "level of confidence intervals"},
     /* [output] */
     {"output", "summary", KEY_PATH, NULL, NULL, NULL, F(summary_json),
      "JSON summary file (docs/results-json.md)"},
@@ -70,9 +76,9 @@ const hlm_key_spec hlm_keys[] = {
     {"checkpoint", "interval", KEY_INT, "10", NULL, "issue 10", NONE,
      "iterations between checkpoints"},
     /* [[contrast]] */
-    {"contrast", "name", KEY_STRING, NULL, NULL, "issue 9", NONE,
+    {"contrast", "name", KEY_STRING, NULL, NULL, NULL, NONE,
      "label of the contrast"},
-    {"contrast", "coefficients", KEY_NUMBER_TABLE, NULL, NULL, "issue 9", NONE,
+    {"contrast", "coefficients", KEY_NUMBER_TABLE, NULL, NULL, NULL, NONE,
      "multipliers by fixed-effect name, e.g. { genotypeB = 1 }"},
     /* [[lrt]] */
     {"lrt", "name", KEY_STRING, NULL, NULL, "issue 9", NONE,
@@ -123,17 +129,36 @@ const hlm_key_spec hlm_keys[] = {
      "stratum column"},
     {"survey", "psu", KEY_STRING, NULL, NULL, "issue 13", NONE,
      "primary sampling unit column (default: the cluster)"},
-    /* [simulate] (in hlm-mpi simulate's own file) */
-    {"simulate", "rows", KEY_INT, NULL, NULL, "issue 14", NONE,
-     "number of rows"},
-    {"simulate", "clusters", KEY_INT, NULL, NULL, "issue 14", NONE,
-     "number of top-level clusters"},
-    {"simulate", "subclusters", KEY_INT, "0", NULL, "issue 14", NONE,
-     "nested sub-clusters per cluster"},
-    {"simulate", "crossed_levels", KEY_INT, "0", NULL, "issue 14", NONE,
-     "levels of a crossed factor"},
-    {"simulate", "covariates", KEY_INT, "1", NULL, "issue 14", NONE,
-     "number of covariates"},
-    {"simulate", "seed", KEY_INT, "1", NULL, "issue 14", NONE, "random seed"},
+    /* [simulate] (in hlm-mpi simulate's own file; docs/simulate.md) */
+    {"simulate", "rows", KEY_INT, NULL, NULL, NULL, S(rows), "number of rows"},
+    {"simulate", "clusters", KEY_INT, NULL, NULL, NULL, S(clusters),
+     "number of top-level clusters (`school`)"},
+    {"simulate", "size_sd", KEY_REAL, "0.5", NULL, NULL, S(size_sd),
+     "SD of the log of cluster sizes (0: equal sizes)"},
+    {"simulate", "subclusters", KEY_INT, "0", NULL, NULL, S(subclusters),
+     "nested sub-clusters (`class`) per cluster (0: none)"},
+    {"simulate", "crossed_levels", KEY_INT, "0", NULL, NULL, S(crossed_levels),
+     "levels of a crossed factor (`rater`) (0: none)"},
+    {"simulate", "covariates", KEY_INT, "1", NULL, NULL, S(covariates),
+     "number of covariates x1, x2, ..."},
+    {"simulate", "seed", KEY_INT, "1", NULL, NULL, S(seed), "random seed"},
+    {"simulate", "intercept", KEY_REAL, "1", NULL, NULL, S(intercept),
+     "true fixed intercept"},
+    {"simulate", "slope", KEY_REAL, "1", NULL, NULL, S(slope),
+     "true fixed effect of x_k is slope / k"},
+    {"simulate", "cluster_sd", KEY_REAL, "1", NULL, NULL, S(cluster_sd),
+     "SD of the cluster random intercepts"},
+    {"simulate", "slope_sd", KEY_REAL, "0", NULL, NULL, S(slope_sd),
+     "SD of the cluster random slopes of x1 (0: none)"},
+    {"simulate", "correlation", KEY_REAL, "0", NULL, NULL, S(correlation),
+     "correlation of random intercept and slope"},
+    {"simulate", "subcluster_sd", KEY_REAL, "0.5", NULL, NULL, S(subcluster_sd),
+     "SD of the sub-cluster random intercepts"},
+    {"simulate", "crossed_sd", KEY_REAL, "0.5", NULL, NULL, S(crossed_sd),
+     "SD of the crossed factor's random intercepts"},
+    {"simulate", "residual_sd", KEY_REAL, "1", NULL, NULL, S(residual_sd),
+     "residual SD sigma (per row sigma / sqrt(w) with weights)"},
+    {"simulate", "weights", KEY_BOOL, "false", NULL, NULL, S(weights),
+     "write precision weights `w`, uniform on [0.5, 1.5]"},
 };
 const int hlm_nkeys = sizeof hlm_keys / sizeof hlm_keys[0];

@@ -202,6 +202,17 @@ static hlm_status term_layout(MPI_Comm comm, const hlm_formula *f,
     d->ntheta += rt->ntheta;
     d->zwidth += rt->k;
   }
+  d->qg = 0;
+  for (int r = 0; r < d->nterms; r++) {
+    hlm_reterm *rt = &d->term[r];
+    rt->gfirst = d->qg;
+    d->qg += rt->global ? rt->nlevels * rt->k : 0;
+  }
+  HLM_CHECK(d->qg + d->p <= HLM_DESIGN_MAX_GLOBAL, HLM_ERR_NOT_IMPLEMENTED,
+            "the crossed (global) random terms have %" PRId64
+            " effects: a global system larger than %d unknowns (distributed, "
+            "ScaLAPACK) is not implemented yet (issue 8)",
+            d->qg, HLM_DESIGN_MAX_GLOBAL);
   for (int64_t j = 0; j < d->ncl; j++) {
     hlm_dcluster *c = &d->cl[j];
     c->q = 0;
@@ -216,7 +227,7 @@ cleanup:
 
 static hlm_status design_build(MPI_Comm comm, const hlm_formula *f,
                                const hlm_table *t, const hlm_clusters *cl,
-                               hlm_design *d)
+                               const hlm_design_options *o, hlm_design *d)
 {
   hlm_status status = HLM_OK;
   const char *resp = hlm_formula_response(f);
@@ -249,6 +260,9 @@ static hlm_status design_build(MPI_Comm comm, const hlm_formula *f,
   HLM_TRY(term_layout(comm, f, t, d));
   HLM_TRY(list_factors(d));
   HLM_TRY(fill_rows(t, d));
+  HLM_TRY(hlm_comm_agree(comm, hlm_design_weights(t, o, d), "weights", NULL));
+  HLM_MPI(
+      MPI_Allreduce(MPI_IN_PLACE, &d->sumlogw, 1, MPI_DOUBLE, MPI_SUM, comm));
 cleanup:
   return status;
 }
@@ -256,6 +270,18 @@ cleanup:
 hlm_status hlm_design_create(MPI_Comm comm, const hlm_formula *f,
                              const hlm_table *t, const hlm_clusters *cl,
                              hlm_design **out)
+{
+  return hlm_design_create_opt(comm, f, t, cl, NULL, out);
+}
+
+int hlm_design_known_sd(const hlm_design *d)
+{
+  return d->known_sd;
+}
+
+hlm_status hlm_design_create_opt(MPI_Comm comm, const hlm_formula *f,
+                                 const hlm_table *t, const hlm_clusters *cl,
+                                 const hlm_design_options *o, hlm_design **out)
 {
   hlm_status status = HLM_OK;
   hlm_design *d = NULL;
@@ -265,7 +291,7 @@ hlm_status hlm_design_create(MPI_Comm comm, const hlm_formula *f,
   HLM_TRY(hlm_comm_agree(comm, check_columns(f, t), "design", NULL));
   HLM_ALLOC(d, 1);
   HLM_TRY(
-      hlm_comm_agree(comm, design_build(comm, f, t, cl, d), "design", NULL));
+      hlm_comm_agree(comm, design_build(comm, f, t, cl, o, d), "design", NULL));
   HLM_TRY(hlm_comm_agree(comm, check_rank(comm, d), "design", NULL));
   *out = d;
   d = NULL;
@@ -287,6 +313,7 @@ static void reterm_free(hlm_reterm *rt)
   }
   free(rt->glevels);
   free(rt->gnlevels);
+  free(rt->gkeys);
   free(rt->group);
   hlm_mm_free(&rt->mm);
 }
@@ -319,6 +346,7 @@ void hlm_design_destroy(hlm_design **dp)
   free(d->zval);
   free(d->factor_name);
   free(d->factor_nlev);
+  free(d->sqrtw);
   free(d);
   *dp = NULL;
 }

@@ -99,15 +99,34 @@ static int cmp_i64(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-/* Collective.  Gather every cluster's level keys on rank 0 and check that
- * no key occurs in two clusters (keys are distinct within a cluster). */
+/* Rank 0: sort the gathered keys; 1 when a key occurs twice (in two
+ * clusters: keys are distinct within a cluster), and then the distinct
+ * keys are moved to the front of all (*nuniq of them). */
+static int find_crossed(int64_t *all, int64_t total, int64_t *nuniq)
+{
+  int crossed = 0;
+  qsort(all, (size_t)total, sizeof *all, cmp_i64);
+  *nuniq = total > 0;
+  for (int64_t i = 1; i < total; i++) {
+    crossed |= all[i] == all[i - 1];
+    if (all[i] != all[*nuniq - 1]) {
+      all[(*nuniq)++] = all[i];
+    }
+  }
+  return crossed;
+}
+
+/* Collective.  Gather every cluster's level keys on rank 0.  A factor
+ * whose levels occur in more than one cluster is not nested in the
+ * clusters: the term becomes global (rt->global), with its distinct level
+ * keys, ascending, in rt->gkeys on every rank. */
 static hlm_status check_nested(MPI_Comm comm, const int64_t *keys,
-                               int64_t nkeys, const char *group)
+                               int64_t nkeys, hlm_reterm *rt)
 {
   hlm_status status = HLM_OK;
   int rank = 0, size = 1, n = 0, crossed = 0;
   int *counts = NULL, *displs = NULL;
-  int64_t *all = NULL;
+  int64_t *all = NULL, nuniq = 0;
   HLM_MPI(MPI_Comm_rank(comm, &rank));
   HLM_MPI(MPI_Comm_size(comm, &size));
   HLM_TRY(hlm_to_int(nkeys, "level keys on a rank", &n));
@@ -120,27 +139,49 @@ static hlm_status check_nested(MPI_Comm comm, const int64_t *keys,
     total += counts[r];
   }
   HLM_CHECK(total <= INT32_MAX, HLM_ERR_NOT_IMPLEMENTED,
-            "more than 2^31 levels of %s", group);
+            "more than 2^31 levels of %s", rt->group);
   HLM_ALLOC(all, rank == 0 ? total : 1);
   HLM_MPI(MPI_Gatherv(keys, n, MPI_INT64_T, all, counts, displs, MPI_INT64_T, 0,
                       comm));
   if (rank == 0) {
-    qsort(all, (size_t)total, sizeof *all, cmp_i64);
-    for (int64_t i = 1; i < total && !crossed; i++) {
-      crossed = all[i] == all[i - 1];
-    }
+    crossed = find_crossed(all, total, &nuniq);
   }
   HLM_MPI(MPI_Bcast(&crossed, 1, MPI_INT, 0, comm));
-  HLM_CHECK(!crossed, HLM_ERR_NOT_IMPLEMENTED,
-            "crossed random effects: the grouping factor %s is not nested "
-            "in the partition clusters, and crossed (global) random terms "
-            "are not implemented yet (issue 8)",
-            group);
+  if (crossed) {
+    HLM_MPI(MPI_Bcast(&nuniq, 1, MPI_INT64_T, 0, comm));
+    HLM_ALLOC(rt->gkeys, nuniq);
+    if (rank == 0) {
+      memcpy(rt->gkeys, all, (size_t)nuniq * sizeof *all);
+    }
+    HLM_MPI(MPI_Bcast(rt->gkeys, (int)nuniq, MPI_INT64_T, 0, comm));
+    rt->global = 1;
+    rt->nlevels = nuniq;
+  }
 cleanup:
   free(counts);
   free(displs);
   free(all);
   return status;
+}
+
+/* A global term: zlev of every local row is its level's position in
+ * rt->gkeys; the clusters hold none of its levels. */
+static void global_zlev(const hlm_table *t, const int *gcol, int ng, int r,
+                        hlm_design *d)
+{
+  const hlm_reterm *rt = &d->term[r];
+  for (int64_t j = 0; j < d->ncl; j++) {
+    hlm_dcluster *c = &d->cl[j];
+    free(c->lcodes[r]);
+    c->lcodes[r] = NULL;
+    c->nlev[r] = 0;
+  }
+  for (int64_t i = 0; i < d->n; i++) {
+    int64_t key = level_key(t, gcol, ng, i);
+    const int64_t *hit =
+        bsearch(&key, rt->gkeys, (size_t)rt->nlevels, sizeof key, cmp_i64);
+    d->zlev[i * d->nterms + r] = (int32_t)(hit - rt->gkeys);
+  }
 }
 
 static hlm_status term_gcols(const hlm_table *t, const hlm_formula_term *g,
@@ -187,9 +228,13 @@ static hlm_status term_levels(MPI_Comm comm, const hlm_table *t,
     HLM_TRY(
         cluster_levels(t, gcol, ng, r, d, &d->cl[j], kr, kr2, keys, &nkeys));
   }
-  HLM_TRY(check_nested(comm, keys, nkeys, d->term[r].group));
-  HLM_MPI(MPI_Allreduce(&nkeys, &d->term[r].nlevels, 1, MPI_INT64_T, MPI_SUM,
-                        comm));
+  HLM_TRY(check_nested(comm, keys, nkeys, &d->term[r]));
+  if (d->term[r].global) {
+    global_zlev(t, gcol, ng, r, d);
+  } else {
+    HLM_MPI(MPI_Allreduce(&nkeys, &d->term[r].nlevels, 1, MPI_INT64_T, MPI_SUM,
+                          comm));
+  }
 cleanup:
   free(gcol);
   free(kr);
@@ -340,6 +385,23 @@ size_t hlm_design_level_label(const hlm_design *d, int r, const hlm_dcluster *c,
     const char *lab = rt->glevels[g][c->lcodes[r][l * rt->ngvars + g]];
     int w = snprintf(buf ? buf + (n < len ? n : len) : NULL,
                      n < len ? len - n : 0, "%s%s", g ? ":" : "", lab);
+    n += (size_t)(w > 0 ? w : 0);
+  }
+  return n;
+}
+
+size_t hlm_design_global_label(const hlm_design *d, int r, int64_t l, char *buf,
+                               size_t len)
+{
+  const hlm_reterm *rt = &d->term[r];
+  int64_t key = rt->gkeys[l];
+  size_t n = 0;
+  for (int g = 0; g < rt->ngvars; g++) {
+    int64_t code = key % rt->gnlevels[g];
+    key /= rt->gnlevels[g];
+    int w =
+        snprintf(buf ? buf + (n < len ? n : len) : NULL, n < len ? len - n : 0,
+                 "%s%s", g ? ":" : "", rt->glevels[g][code]);
     n += (size_t)(w > 0 ? w : 0);
   }
   return n;

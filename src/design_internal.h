@@ -54,6 +54,10 @@ void hlm_mm_row(const hlm_mm *mm, const hlm_table *t, int64_t i, double *out);
 
 /* ---- the design ---------------------------------------------------------- */
 
+/* Largest global system (v_global and beta) the replicated dense solve
+ * takes. */
+#define HLM_DESIGN_MAX_GLOBAL 4000
+
 /* One random term, in lme4's order (decreasing number of levels). */
 typedef struct hlm_reterm {
   char *group;       /* grouping factor as lme4 names it ("Variety:Block") */
@@ -67,11 +71,16 @@ typedef struct hlm_reterm {
   int theta_off;     /* first theta of this term */
   int64_t nlevels;   /* levels of the grouping factor over all ranks */
   int formula_index; /* position in the formula's random terms */
+  int global;        /* 1: not nested in the clusters (crossed): its effects
+                        are global unknowns, v_global */
+  int64_t gfirst;    /* global: its first column in v_global */
+  int64_t *gkeys;    /* global: the level keys, ascending (nlevels) */
 } hlm_reterm;
 
-/* One cluster's random-effect layout.  Columns of Z_j: for each term in
- * order, for each of its levels present in the cluster (order of first
- * appearance), the term's k effect columns. */
+/* One cluster's random-effect layout.  Columns of Z_j: for each local term
+ * in order, for each of its levels present in the cluster (order of first
+ * appearance), the term's k effect columns.  Global terms have nlev 0 here:
+ * their columns belong to v_global (zlev then holds the global level). */
 typedef struct hlm_dcluster {
   int64_t start, n; /* local rows start .. start + n - 1 */
   int64_t gindex;   /* global cluster position */
@@ -101,6 +110,11 @@ struct hlm_design {
   int nfactors;       /* distinct grouping factors (for ngrps) */
   char **factor_name; /* their names, in term order of first use */
   int64_t *factor_nlev;
+  int64_t qg;     /* columns of v_global: sum of nlevels * k, global terms */
+  double *sqrtw;  /* n: square roots of the precision weights, or NULL;
+                     X, y and zval are already multiplied by them */
+  double sumlogw; /* sum of log w_i over all ranks (0 without weights) */
+  int known_sd;   /* 1: w_i = 1 / sd_i^2 from [data] known_sd, sigma = 1 */
 };
 
 /* ---- grouping factors (design_groups.c) ---------------------------------- */
@@ -116,5 +130,16 @@ hlm_status hlm_design_groups(MPI_Comm comm, const hlm_formula *f,
  * snprintf-style. */
 size_t hlm_design_level_label(const hlm_design *d, int r, const hlm_dcluster *c,
                               int l, char *buf, size_t len);
+
+/* Local (design_weights.c).  The precision weights of o (weights, or
+ * 1 / known_sd^2) of this rank's rows: d->sqrtw, this rank's sum of
+ * log w_i in d->sumlogw, and X, y and zval scaled by sqrt(w_i).  No-op
+ * when o is NULL or names neither column. */
+hlm_status hlm_design_weights(const hlm_table *t, const hlm_design_options *o,
+                              hlm_design *d);
+
+/* Local.  Label of level l (global order) of global term r. */
+size_t hlm_design_global_label(const hlm_design *d, int r, int64_t l, char *buf,
+                               size_t len);
 
 #endif /* HLM_DESIGN_INTERNAL_H */

@@ -49,8 +49,25 @@ int hlm_status_exit_code(hlm_status status)
     return 2;
   case HLM_ERR_NOT_IMPLEMENTED:
     return 3;
+  case HLM_ERR_CONFIG:
+  case HLM_ERR_PARSE:
+    return 4;
+  case HLM_ERR_DATA:
+    return 5;
+  case HLM_ERR_IO:
+  case HLM_ERR_HDF5:
+    return 6;
+  case HLM_ERR_NUMERIC:
+  case HLM_ERR_LAPACK:
+  case HLM_ERR_GSL:
+    return 7;
+  case HLM_ERR_NOMEM:
+    return 8;
+  case HLM_ERR_MPI:
+  case HLM_ERR_OTHER_RANK:
+    return 9;
   default:
-    return 1;
+    return 1; /* internal error, invalid argument: a bug */
   }
 }
 

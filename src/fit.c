@@ -341,8 +341,9 @@ static hlm_status fill_estimates(const hlm_design *d, const hlm_mme_eval *ev,
   memcpy(f->beta, ev->beta, (size_t)d->p * sizeof *f->beta);
   f->crit = ev->crit;
   f->pwrss = ev->pwrss;
-  f->sigma = sqrt(ev->pwrss / (f->reml ? n - d->p : n));
-  f->npar = d->p + d->ntheta + 1;
+  /* known SDs: sigma is fixed at 1, not a parameter */
+  f->sigma = d->known_sd ? 1.0 : sqrt(ev->pwrss / (f->reml ? n - d->p : n));
+  f->npar = d->p + d->ntheta + !d->known_sd;
   f->loglik = -0.5 * ev->crit;
   f->aic = ev->crit + 2.0 * f->npar;
   f->bic = ev->crit + log(n) * f->npar;

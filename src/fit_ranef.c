@@ -34,6 +34,56 @@ cleanup:
   return status;
 }
 
+static hlm_status append_global_label(term_part *tp, const hlm_design *d, int r,
+                                      int64_t l)
+{
+  hlm_status status = HLM_OK;
+  size_t n = hlm_design_global_label(d, r, l, NULL, 0) + 1;
+  if (tp->nlab + (int64_t)n > tp->caplab) {
+    int64_t cap = 2 * (tp->caplab + (int64_t)n);
+    char *grown = realloc(tp->lab, (size_t)cap);
+    HLM_CHECK(grown != NULL, HLM_ERR_NOMEM, "out of memory for labels");
+    tp->lab = grown;
+    tp->caplab = cap;
+  }
+  hlm_design_global_label(d, r, l, tp->lab + tp->nlab, n);
+  tp->nlab += (int64_t)n;
+cleanup:
+  return status;
+}
+
+/* The global terms' modes and variances (every rank computes S_vv^-1,
+ * which the clusters' conditional variances need; rank 0 keeps the global
+ * terms' levels, in the ascending order of their keys). */
+static hlm_status global_parts(hlm_mme *m, const hlm_fit *f, term_part *tp)
+{
+  hlm_status status = HLM_OK;
+  const hlm_design *d = m->d;
+  double *u = NULL, *cv = NULL, s2 = f->sigma * f->sigma;
+  int rank = 0;
+  if (d->qg == 0) {
+    return HLM_OK;
+  }
+  HLM_MPI(MPI_Comm_rank(m->comm, &rank));
+  HLM_ALLOC(u, d->qg);
+  HLM_ALLOC(cv, d->qg);
+  HLM_TRY(hlm_mme_global_ranef(m, f->theta, s2, u, cv));
+  for (int r = 0; r < d->nterms && rank == 0; r++) {
+    const hlm_reterm *rt = &d->term[r];
+    int k = rt->k;
+    for (int64_t l = 0; rt->global && l < rt->nlevels; l++) {
+      double *v = &tp[r].val[tp[r].nlev++ * 2 * k];
+      memcpy(v, &u[rt->gfirst + l * k], (size_t)k * sizeof *v);
+      memcpy(v + k, &cv[rt->gfirst + l * k], (size_t)k * sizeof *v);
+      HLM_TRY(append_global_label(&tp[r], d, r, l));
+    }
+  }
+cleanup:
+  free(u);
+  free(cv);
+  return status;
+}
+
 /* Modes and variances of every local cluster, split by term. */
 static hlm_status local_parts(hlm_mme *m, const hlm_fit *f, term_part *tp)
 {
@@ -46,9 +96,11 @@ static hlm_status local_parts(hlm_mme *m, const hlm_fit *f, term_part *tp)
     for (int64_t j = 0; j < d->ncl; j++) {
       tp[r].nlev += d->cl[j].nlev[r];
     }
+    tp[r].nlev += d->term[r].global ? d->term[r].nlevels : 0;
     HLM_ALLOC(tp[r].val, tp[r].nlev * 2 * d->term[r].k);
     tp[r].nlev = 0;
   }
+  HLM_TRY(global_parts(m, f, tp));
   for (int64_t j = 0; j < d->ncl; j++) {
     const hlm_dcluster *c = &d->cl[j];
     HLM_TRY(hlm_mme_cluster_ranef(m, j, f->theta, f->beta, s2, u, cv));

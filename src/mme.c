@@ -1,17 +1,23 @@
 /* mme.c: per-cluster cross-products, absorption of the local random effects
- * and the reduced fixed-effect system (docs/estimation.md).
+ * and the global system of g = (v_global, beta) (docs/estimation.md).
  *
- * The response is first centred by the OLS fit: y~ = y - X b0.  For
- * cluster j, with T_j the block-diagonal relative covariance factor,
+ * Rows come pre-scaled by sqrt(w_i) when there are weights.  The response
+ * is first centred by the OLS fit: y~ = y - X b0.  With H = [Z_g X] (Z_g:
+ * the global terms' columns), T_G = diag(T_g, I_p), and for cluster j with
+ * T_j the block-diagonal factor of its local terms,
  *   C_jj = T_j' Z_j'Z_j T_j + I = L_j L_j'
- *   W_j  = L_j^-1 T_j' Z_j'X_j,  w_j = L_j^-1 T_j' Z_j'y~_j
- * and summed over clusters and ranks (in double-double)
- *   S = X'X - sum_j W_j'W_j,  s = X'y~ - sum_j W_j'w_j,
- *   r = y~'y~ - sum_j w_j'w_j,  ldL2 = sum_j log det C_jj.
- * Then S = R_X R_X', c = R_X^-1 s, beta = b0 + R_X^-T c, pwrss = r - c'c,
- * and lme4's profiled criteria
- *   REML: ldL2 + log det S + (n-p)(1 + log(2 pi pwrss / (n-p)))
- *   ML:   ldL2 + n (1 + log(2 pi pwrss / n)). */
+ *   W_j  = L_j^-1 T_j' Z_j'H_j T_G,  w_j = L_j^-1 T_j' Z_j'y~_j
+ * (H_j only on the global columns cluster j touches: sparse coupling), and
+ * summed over clusters and ranks (in double-double)
+ *   S = T_G' H'H T_G + diag(I, 0) - sum_j W_j'W_j,
+ *   s = T_G' H'y~ - sum_j W_j'w_j,  r = y~'y~ - sum_j w_j'w_j.
+ * Then S = R R', c = R^-1 s, g = R^-T c, beta = b0 + g_beta,
+ * pwrss = r - c'c, ldL2 = sum_j log det C_jj + log det R_vv^2 (the leading
+ * v_global block), ldRX2 = log det of the rest, and lme4's criteria
+ *   REML: ldL2 + ldRX2 - sum log w + (n-p)(1 + log(2 pi pwrss / (n-p)))
+ *   ML:   ldL2 - sum log w + n (1 + log(2 pi pwrss / n))
+ * or with known SDs (sigma = 1, not profiled)
+ *   ldL2 [+ ldRX2] - sum log w + pwrss + df log(2 pi). */
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
@@ -75,28 +81,127 @@ cleanup:
 /* ---- cross-products --------------------------------------------------------
  */
 
-/* Add row i's contributions to cluster block b: Z'Z, Z'X, Z'y~. */
-static void add_row(const hlm_design *d, const hlm_dcluster *c, int64_t i,
-                    double yi, hlm_xblock *b, int *idx, double *val)
+/* One row's nonzero effect values: local (columns of Z_j) and global
+ * (columns of v_global). */
+typedef struct row_ent {
+  int nl, ngv;
+  int *lidx;
+  double *lval;
+  int64_t *gv;
+  int *gpos; /* positions of gv among the cluster's gidx */
+  double *gval;
+} row_ent;
+
+static void row_entries(const hlm_design *d, const hlm_dcluster *c, int64_t i,
+                        row_ent *e)
 {
-  int m = 0, off = 0, q = b->q, p = d->p;
+  int off = 0;
+  e->nl = 0;
+  e->ngv = 0;
   for (int r = 0; r < d->nterms; r++) {
-    int l = d->zlev[i * d->nterms + r], k = d->term[r].k;
-    for (int e = 0; e < k; e++) {
-      idx[m] = c->zoff[r] + l * k + e;
-      val[m++] = d->zval[i * d->zwidth + off + e];
+    const hlm_reterm *rt = &d->term[r];
+    int l = d->zlev[i * d->nterms + r], k = rt->k;
+    for (int a = 0; a < k; a++) {
+      double v = d->zval[i * d->zwidth + off + a];
+      if (rt->global) {
+        e->gv[e->ngv] = rt->gfirst + (int64_t)l * k + a;
+        e->gval[e->ngv++] = v;
+      } else {
+        e->lidx[e->nl] = c->zoff[r] + l * k + a;
+        e->lval[e->nl++] = v;
+      }
     }
     off += k;
   }
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* The global columns cluster j touches, ascending, into b->gidx. */
+static hlm_status touched_globals(const hlm_design *d, const hlm_dcluster *c,
+                                  hlm_xblock *b, row_ent *e)
+{
+  hlm_status status = HLM_OK;
+  int64_t n = 0, gw = d->zwidth;
+  HLM_ALLOC(b->gidx, c->n * gw);
+  for (int64_t i = 0; i < c->n; i++) {
+    row_entries(d, c, c->start + i, e);
+    for (int a = 0; a < e->ngv; a++) {
+      b->gidx[n++] = e->gv[a];
+    }
+  }
+  qsort(b->gidx, (size_t)n, sizeof *b->gidx, cmp_i64);
+  b->ng = 0;
+  for (int64_t i = 0; i < n; i++) {
+    if (b->ng == 0 || b->gidx[i] != b->gidx[b->ng - 1]) {
+      b->gidx[b->ng++] = b->gidx[i];
+    }
+  }
+cleanup:
+  return status;
+}
+
+/* Add row i's contributions to cluster block b (Z'Z, Z'X, Z'y~, Z'Zg) and
+ * to the cluster's H_j'H_j (h x h) and H_j'y~, H_j = [Zg_j X_j]. */
+static void add_row(const hlm_design *d, int64_t i, double yi, hlm_xblock *b,
+                    const row_ent *e, double *Hj, double *hy)
+{
+  int q = b->q, p = d->p, h = b->ng + p;
   const double *x = &d->X[i * p];
-  for (int a = 0; a < m; a++) {
-    for (int e = 0; e < m; e++) {
-      b->ZtZ[idx[a] + (size_t)q * idx[e]] += val[a] * val[e];
+  for (int a = 0; a < e->nl; a++) {
+    double va = e->lval[a];
+    int ia = e->lidx[a];
+    for (int c = 0; c < e->nl; c++) {
+      b->ZtZ[ia + (size_t)q * e->lidx[c]] += va * e->lval[c];
     }
     for (int col = 0; col < p; col++) {
-      b->ZtX[idx[a] + (size_t)q * col] += val[a] * x[col];
+      b->ZtX[ia + (size_t)q * col] += va * x[col];
     }
-    b->Zty[idx[a]] += val[a] * yi;
+    for (int c = 0; c < e->ngv; c++) {
+      b->ZtG[ia + (size_t)q * e->gpos[c]] += va * e->gval[c];
+    }
+    b->Zty[ia] += va * yi;
+  }
+  for (int a = 0; a < e->ngv; a++) {
+    int ia = e->gpos[a];
+    for (int c = 0; c < e->ngv; c++) {
+      Hj[ia + (size_t)h * e->gpos[c]] += e->gval[a] * e->gval[c];
+    }
+    for (int col = 0; col < p; col++) {
+      Hj[ia + (size_t)h * (b->ng + col)] += e->gval[a] * x[col];
+    }
+    hy[ia] += e->gval[a] * yi;
+  }
+  for (int a = 0; a < p; a++) {
+    for (int col = 0; col < p; col++) {
+      Hj[b->ng + a + (size_t)h * (b->ng + col)] += x[a] * x[col];
+    }
+    hy[b->ng + a] += x[a] * yi;
+  }
+}
+
+/* Global index of column a of a cluster's H_j. */
+static int64_t hcol(const hlm_mme *m, const hlm_xblock *b, int a)
+{
+  return a < b->ng ? b->gidx[a] : m->qg + (a - b->ng);
+}
+
+/* acc (G x G, then G) += H_j'H_j and H_j'y~ scattered. */
+static void scatter_add(const hlm_mme *m, const hlm_xblock *b, const double *Hj,
+                        const double *hy, double *acc)
+{
+  int h = b->ng + m->p;
+  size_t G = (size_t)m->G;
+  for (int c = 0; c < h; c++) {
+    int64_t gc = hcol(m, b, c);
+    for (int a = 0; a < h; a++) {
+      dd_add(&acc[2 * (hcol(m, b, a) + G * gc)], Hj[a + (size_t)h * c]);
+    }
+    dd_add(&acc[2 * (G * G + gc)], hy[c]);
   }
 }
 
@@ -132,48 +237,87 @@ cleanup:
   return status;
 }
 
-/* Pass 2: cluster j's Z cross-products with y~ = y - X b0; adds X_j'y~
- * and y~'y~ to acc. */
-static hlm_status cluster_xprod(hlm_mme *m, int64_t j, int *idx, double *val,
-                                double *yt, double *acc)
+/* Pass 2: cluster j's cross-products with y~ = y - X b0; adds H_j'H_j,
+ * H_j'y~ and y~'y~ to acc (G x G, G, 1). */
+static hlm_status cluster_xprod(hlm_mme *m, int64_t j, row_ent *e, double *acc)
 {
   hlm_status status = HLM_OK;
   const hlm_design *d = m->d;
   const hlm_dcluster *c = &d->cl[j];
   hlm_xblock *b = &m->blk[j];
-  int p = d->p, n = 0;
+  int p = d->p;
+  double *Hj = NULL, *hy = NULL, yty = 0.0;
   b->q = c->q;
+  HLM_TRY(touched_globals(d, c, b, e));
+  int h = b->ng + p;
   HLM_ALLOC(b->ZtZ, (size_t)c->q * c->q);
   HLM_ALLOC(b->ZtX, (size_t)c->q * p);
   HLM_ALLOC(b->Zty, c->q);
+  HLM_ALLOC(b->ZtG, (size_t)c->q * b->ng);
+  HLM_ALLOC(Hj, (size_t)h * h);
+  HLM_ALLOC(hy, h);
   for (int64_t i = 0; i < c->n; i++) {
     const double *x = &d->X[(c->start + i) * p];
-    yt[i] = d->y[c->start + i] - cblas_ddot(p, x, 1, m->b0, 1);
-    add_row(d, c, c->start + i, yt[i], b, idx, val);
+    double yt = d->y[c->start + i] - cblas_ddot(p, x, 1, m->b0, 1);
+    row_entries(d, c, c->start + i, e);
+    for (int a = 0; a < e->ngv; a++) {
+      const int64_t *hit =
+          bsearch(&e->gv[a], b->gidx, (size_t)b->ng, sizeof *b->gidx, cmp_i64);
+      e->gpos[a] = (int)(hit - b->gidx);
+    }
+    add_row(d, c->start + i, yt, b, e, Hj, hy);
+    yty += yt * yt;
   }
-  HLM_TRY(hlm_to_int(c->n, "rows of a cluster", &n));
-  cblas_dgemv(CblasColMajor, CblasNoTrans, p, n, 1.0, &d->X[c->start * p], p,
-              yt, 1, 0.0, val, 1);
-  dd_add_vec(acc, val, p);
-  dd_add(&acc[2 * p], cblas_ddot(n, yt, 1, yt, 1));
+  scatter_add(m, b, Hj, hy, acc);
+  dd_add(&acc[2 * ((size_t)m->G * m->G + m->G)], yty);
+  m->qmax = b->q > m->qmax ? b->q : m->qmax;
+  m->hmax = h > m->hmax ? h : m->hmax;
 cleanup:
+  free(Hj);
+  free(hy);
   return status;
 }
 
 static hlm_status mme_alloc_work(hlm_mme *m)
 {
   hlm_status status = HLM_OK;
-  size_t q = (size_t)m->qmax, p = (size_t)m->p;
+  size_t q = (size_t)m->qmax, h = (size_t)m->hmax, G = (size_t)m->G;
+  size_t big = q > G ? q : G;
   HLM_ALLOC(m->C, q * q);
   HLM_ALLOC(m->M, q * q);
   HLM_ALLOC(m->Tt, q * q);
-  HLM_ALLOC(m->B, q * p);
+  HLM_ALLOC(m->B, q * h);
   HLM_ALLOC(m->w, q);
-  HLM_ALLOC(m->WtW, p * p + p);
-  m->nred = (int)(p * p + p + 3);
+  HLM_ALLOC(m->WtW, h * h + h);
+  HLM_ALLOC(m->P, q * h);
+  HLM_ALLOC(m->Q, big * 64);
+  HLM_ALLOC(m->S, G * G);
+  HLM_ALLOC(m->g, G);
+  m->nred = (int)(G * G + G + 3);
   HLM_ALLOC(m->red, 2 * (size_t)m->nred);
 cleanup:
   return status;
+}
+
+static hlm_status row_ent_alloc(const hlm_design *d, row_ent *e)
+{
+  hlm_status status = HLM_OK;
+  HLM_ALLOC(e->lidx, d->zwidth);
+  HLM_ALLOC(e->lval, d->zwidth);
+  HLM_ALLOC(e->gv, d->zwidth);
+  HLM_ALLOC(e->gpos, d->zwidth);
+  HLM_ALLOC(e->gval, d->zwidth);
+cleanup:
+  return status;
+}
+
+static void row_ent_free(row_ent *e)
+{
+  free(e->lidx);
+  free(e->lval);
+  free(e->gv);
+  free(e->gpos);
+  free(e->gval);
 }
 
 static hlm_status mme_setup(hlm_mme *m)
@@ -181,37 +325,35 @@ static hlm_status mme_setup(hlm_mme *m)
   hlm_status status = HLM_OK;
   const hlm_design *d = m->d;
   int p = d->p;
-  int64_t maxn = 0;
-  int *idx = NULL;
-  double *val = NULL, *yt = NULL, *acc = NULL, *tmp = NULL;
+  size_t G = (size_t)m->G, nacc = G * G + G + 1;
+  row_ent e = {0};
+  double *acc = NULL, *tmp = NULL;
   HLM_ALLOC(m->XtX, (size_t)p * p);
   HLM_ALLOC(m->Xty, p);
   HLM_ALLOC(m->b0, p);
+  HLM_ALLOC(m->HtH, G * G);
+  HLM_ALLOC(m->Hty, G);
   HLM_ALLOC(m->blk, d->ncl);
-  HLM_ALLOC(acc, 2 * ((size_t)p * p + p));
+  HLM_ALLOC(acc, 2 * (nacc > (size_t)p * p + p ? nacc : (size_t)p * p + p));
   HLM_ALLOC(tmp, (size_t)p * p + p);
   HLM_TRY(global_ols(m, acc, tmp));
+  HLM_TRY(row_ent_alloc(d, &e));
+  memset(acc, 0, 2 * nacc * sizeof *acc);
   for (int64_t j = 0; j < d->ncl; j++) {
-    maxn = d->cl[j].n > maxn ? d->cl[j].n : maxn;
+    HLM_TRY(cluster_xprod(m, j, &e, acc));
   }
-  HLM_ALLOC(idx, d->zwidth);
-  HLM_ALLOC(val, d->zwidth > p ? d->zwidth : p);
-  HLM_ALLOC(yt, maxn);
-  memset(acc, 0, 2 * ((size_t)p + 1) * sizeof *acc);
-  for (int64_t j = 0; j < d->ncl; j++) {
-    HLM_TRY(cluster_xprod(m, j, idx, val, yt, acc));
-    m->qmax = d->cl[j].q > m->qmax ? d->cl[j].q : m->qmax;
+  HLM_TRY(dd_allreduce(m, acc, (int)nacc));
+  for (size_t i = 0; i < G * G; i++) {
+    m->HtH[i] = dd_value(&acc[2 * i]);
   }
-  HLM_TRY(dd_allreduce(m, acc, p + 1));
-  for (int i = 0; i < p; i++) {
-    m->Xty[i] = dd_value(&acc[2 * i]);
+  for (size_t i = 0; i < G; i++) {
+    m->Hty[i] = dd_value(&acc[2 * (G * G + i)]);
   }
-  m->yty = dd_value(&acc[2 * p]);
+  memcpy(m->Xty, &m->Hty[m->qg], (size_t)p * sizeof *m->Xty);
+  m->yty = dd_value(&acc[2 * (G * G + G)]);
   HLM_TRY(mme_alloc_work(m));
 cleanup:
-  free(idx);
-  free(val);
-  free(yt);
+  row_ent_free(&e);
   free(acc);
   free(tmp);
   return status;
@@ -225,6 +367,9 @@ hlm_status hlm_mme_create(MPI_Comm comm, const hlm_design *d, hlm_mme **out)
   m->comm = comm;
   m->d = d;
   m->p = d->p;
+  m->qg = d->qg;
+  m->G = (int)(d->qg + d->p);
+  m->hmax = d->p;
   m->ncl = d->ncl;
   m->dd_type = MPI_DATATYPE_NULL;
   m->dd_sum = MPI_OP_NULL;
@@ -249,6 +394,8 @@ void hlm_mme_destroy(hlm_mme **mp)
     free(m->blk[j].ZtZ);
     free(m->blk[j].ZtX);
     free(m->blk[j].Zty);
+    free(m->blk[j].gidx);
+    free(m->blk[j].ZtG);
   }
   if (m->dd_type != MPI_DATATYPE_NULL) {
     MPI_Type_free(&m->dd_type);
@@ -260,12 +407,19 @@ void hlm_mme_destroy(hlm_mme **mp)
   free(m->XtX);
   free(m->Xty);
   free(m->b0);
+  free(m->HtH);
+  free(m->Hty);
+  free(m->S);
+  free(m->g);
+  free(m->Svi);
   free(m->C);
   free(m->M);
   free(m->Tt);
   free(m->B);
   free(m->w);
   free(m->WtW);
+  free(m->P);
+  free(m->Q);
   free(m->red);
   free(m);
   *mp = NULL;
@@ -285,7 +439,51 @@ static void term_factor(const hlm_reterm *rt, const double *theta, double *L)
   }
 }
 
-/* Dense T_j' (q x q, column-major) of cluster c at theta. */
+/* The global term holding v_global column gc. */
+static const hlm_reterm *global_term(const hlm_design *d, int64_t gc)
+{
+  for (int r = 0; r < d->nterms; r++) {
+    const hlm_reterm *rt = &d->term[r];
+    if (rt->global && gc >= rt->gfirst &&
+        gc < rt->gfirst + rt->nlevels * rt->k) {
+      return rt;
+    }
+  }
+  return NULL;
+}
+
+/* M := M T_g on M's first ncols columns, which are the v_global columns
+ * cols[] (whole levels, ascending); M is nrows x ., leading dim ldm;
+ * tmp holds nrows x 64. */
+static void right_tg(const hlm_design *d, const double *theta,
+                     const int64_t *cols, int ncols, double *M, int nrows,
+                     int ldm, double *tmp)
+{
+  double L[64 * 64];
+  for (int a = 0; a < ncols;) {
+    int64_t gc = cols ? cols[a] : a;
+    const hlm_reterm *rt = global_term(d, gc);
+    int k = rt->k;
+    term_factor(rt, theta, L);
+    for (int e = 0; e < k; e++) {
+      for (int i = 0; i < nrows; i++) {
+        tmp[i + (size_t)nrows * e] = M[i + (size_t)ldm * (a + e)];
+      }
+    }
+    for (int e = 0; e < k; e++) {
+      for (int i = 0; i < nrows; i++) {
+        double sum = 0.0;
+        for (int f = e; f < k; f++) {
+          sum += tmp[i + (size_t)nrows * f] * L[f + k * e];
+        }
+        M[i + (size_t)ldm * (a + e)] = sum;
+      }
+    }
+    a += k;
+  }
+}
+
+/* Dense T_j' (q x q, column-major) of cluster c at theta (local terms). */
 static void build_Tt(const hlm_design *d, const hlm_dcluster *c,
                      const double *theta, double *Tt)
 {
@@ -321,13 +519,14 @@ static void form_C(hlm_mme *m, const hlm_xblock *b)
   }
 }
 
-/* Factor C_jj and form W = L^-1 T'Z'X (in m->B) and w = L^-1 T'Z'y. */
+/* Factor C_jj and form W = L^-1 T'Z'H_j T_G (q x h, in m->B; H_j =
+ * [Zg_j X_j], T_G = diag(T_g, I)) and w = L^-1 T'Z'y~. */
 static hlm_status absorb_cluster(hlm_mme *m, int64_t j, const double *theta,
                                  double *ld)
 {
   hlm_status status = HLM_OK;
   const hlm_xblock *b = &m->blk[j];
-  int q = b->q, p = m->p;
+  int q = b->q, p = m->p, ng = b->ng;
   if (q == 0) {
     return HLM_OK;
   }
@@ -340,81 +539,138 @@ static hlm_status absorb_cluster(hlm_mme *m, int64_t j, const double *theta,
   for (int i = 0; i < q; i++) {
     *ld += 2.0 * log(m->C[i + (size_t)q * i]);
   }
+  if (ng > 0) {
+    memcpy(m->P, b->ZtG, (size_t)q * ng * sizeof *m->P);
+    right_tg(m->d, theta, b->gidx, ng, m->P, q, q, m->Q);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, q, ng, q, 1.0, m->Tt,
+                q, m->P, q, 0.0, m->B, q);
+  }
   cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, q, p, q, 1.0, m->Tt, q,
-              b->ZtX, q, 0.0, m->B, q);
+              b->ZtX, q, 0.0, m->B + (size_t)q * ng, q);
   cblas_dgemv(CblasColMajor, CblasNoTrans, q, q, 1.0, m->Tt, q, b->Zty, 1, 0.0,
               m->w, 1);
   cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit,
-              q, p, 1.0, m->C, q, m->B, q);
+              q, ng + p, 1.0, m->C, q, m->B, q);
   cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, q, m->C, q,
               m->w, 1);
 cleanup:
   return status;
 }
 
-/* This rank's sums of W'W, W'w, w'w and log det C_jj (double-double, in
- * m->red), its clusters in order. */
+/* This rank's sums of W'W, W'w (scattered into G x G and G), w'w and log
+ * det C_jj (double-double, in m->red), its clusters in order. */
 static hlm_status absorb_all(hlm_mme *m, const double *theta)
 {
   hlm_status status = HLM_OK;
-  int p = m->p, np2 = p * p;
+  size_t G = (size_t)m->G;
   double *acc = m->red, ld = 0.0;
   memset(acc, 0, 2 * (size_t)m->nred * sizeof *acc);
   for (int64_t j = 0; j < m->ncl; j++) {
-    int q = m->blk[j].q;
+    const hlm_xblock *b = &m->blk[j];
+    int q = b->q, h = b->ng + m->p;
     ld = 0.0;
     HLM_TRY(absorb_cluster(m, j, theta, &ld));
     if (q == 0) {
       continue;
     }
-    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, p, q, 1.0, m->B, q, 0.0,
-                m->WtW, p);
-    cblas_dgemv(CblasColMajor, CblasTrans, q, p, 1.0, m->B, q, m->w, 1, 0.0,
-                m->WtW + np2, 1);
-    dd_add_vec(acc, m->WtW, np2 + p);
-    dd_add(&acc[2 * (np2 + p)], cblas_ddot(q, m->w, 1, m->w, 1));
-    dd_add(&acc[2 * (np2 + p + 1)], ld);
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, h, q, 1.0, m->B, q, 0.0,
+                m->WtW, h);
+    for (int c = 0; c < h; c++) {
+      for (int a = c + 1; a < h; a++) {
+        m->WtW[c + (size_t)h * a] = m->WtW[a + (size_t)h * c];
+      }
+    }
+    cblas_dgemv(CblasColMajor, CblasTrans, q, h, 1.0, m->B, q, m->w, 1, 0.0,
+                m->WtW + (size_t)h * h, 1);
+    scatter_add(m, b, m->WtW, m->WtW + (size_t)h * h, acc);
+    dd_add(&acc[2 * (G * G + G)], cblas_ddot(q, m->w, 1, m->w, 1));
+    dd_add(&acc[2 * (G * G + G + 1)], ld);
   }
 cleanup:
   return status;
 }
 
-/* Replicated: S = X'X - sum W'W, s = X'y~ - sum W'w, r = y~'y~ - sum w'w;
- * factor S, solve for beta and evaluate the criterion. */
-static hlm_status solve_global(hlm_mme *m, int reml, hlm_mme_eval *ev)
+/* S = T_G' H'H T_G + diag(I_qg, 0) - sum W'W and s = T_G' H'y~ - sum W'w
+ * into m->S and m->g. */
+static void form_S(hlm_mme *m, const double *theta)
+{
+  int G = m->G, qg = (int)m->qg;
+  const double *acc = m->red;
+  double *S = m->S;
+  memcpy(S, m->HtH, (size_t)G * G * sizeof *S);
+  memcpy(m->g, m->Hty, (size_t)G * sizeof *m->g);
+  if (qg > 0) {
+    right_tg(m->d, theta, NULL, qg, S, G, G, m->Q);
+    for (int c = 0; c < G; c++) {
+      for (int a = c + 1; a < G; a++) {
+        double t = S[a + (size_t)G * c];
+        S[a + (size_t)G * c] = S[c + (size_t)G * a];
+        S[c + (size_t)G * a] = t;
+      }
+    }
+    right_tg(m->d, theta, NULL, qg, S, G, G, m->Q);
+    right_tg(m->d, theta, NULL, qg, m->g, 1, 1, m->Q);
+  }
+  for (int i = 0; i < qg; i++) {
+    S[i + (size_t)G * i] += 1.0;
+  }
+  for (size_t i = 0; i < (size_t)G * G; i++) {
+    S[i] -= dd_value(&acc[2 * i]);
+  }
+  for (int i = 0; i < G; i++) {
+    m->g[i] -= dd_value(&acc[2 * ((size_t)G * G + i)]);
+  }
+}
+
+/* lme4's profiled criterion (REML when reml != 0), or with known SDs the
+ * criterion at sigma = 1; both with -sum log w_i from the weights. */
+static double criterion(const hlm_mme *m, int reml, const hlm_mme_eval *ev)
+{
+  double n = (double)m->d->nglobal, df = reml ? n - m->p : n;
+  double base = ev->ldL2 + (reml ? ev->ldRX2 : 0.0) - m->d->sumlogw;
+  if (m->d->known_sd) {
+    return base + ev->pwrss + df * log(2.0 * HLM_PI);
+  }
+  return base + df * (1.0 + log(2.0 * HLM_PI * ev->pwrss / df));
+}
+
+/* Replicated: form and factor S, solve for g = (v_global, beta - b0) and
+ * evaluate the criterion. */
+static hlm_status solve_global(hlm_mme *m, const double *theta, int reml,
+                               hlm_mme_eval *ev)
 {
   hlm_status status = HLM_OK;
-  int p = m->p, np2 = p * p;
+  int p = m->p, G = m->G, qg = (int)m->qg;
   const double *acc = m->red;
-  double n = (double)m->d->nglobal, r = 0.0;
-  for (int i = 0; i < np2; i++) {
-    ev->RX[i] = m->XtX[i] - dd_value(&acc[2 * i]);
-  }
-  for (int i = 0; i < p; i++) {
-    ev->beta[i] = m->Xty[i] - dd_value(&acc[2 * (np2 + i)]);
-  }
-  r = m->yty - dd_value(&acc[2 * (np2 + p)]);
-  ev->ldL2 = dd_value(&acc[2 * (np2 + p + 1)]);
-  int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', p, ev->RX, p);
+  size_t GG = (size_t)G * G;
+  double r = m->yty - dd_value(&acc[2 * (GG + G)]);
+  form_S(m, theta);
+  int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', G, m->S, G);
   HLM_LAPACK_CHECK(info, "dpotrf",
-                   "the fixed-effect system S is not positive definite");
-  /* with R_X^-1 s = c:  beta~ = R_X^-T c,  pwrss = r - c'c */
-  cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, p, ev->RX,
-              p, ev->beta, 1);
-  ev->pwrss = r - cblas_ddot(p, ev->beta, 1, ev->beta, 1);
-  cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, p, ev->RX, p,
-              ev->beta, 1);
-  cblas_daxpy(p, 1.0, m->b0, 1, ev->beta, 1);
+                   "the global system S is not positive definite");
+  /* with R^-1 s = c:  g = R^-T c,  pwrss = r - c'c */
+  cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, G, m->S, G,
+              m->g, 1);
+  ev->pwrss = r - cblas_ddot(G, m->g, 1, m->g, 1);
+  cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, G, m->S, G,
+              m->g, 1);
+  ev->ldL2 = dd_value(&acc[2 * (GG + G + 1)]);
   ev->ldRX2 = 0.0;
+  for (int i = 0; i < G; i++) {
+    double l2 = 2.0 * log(m->S[i + (size_t)G * i]);
+    *(i < qg ? &ev->ldL2 : &ev->ldRX2) += l2;
+  }
   for (int i = 0; i < p; i++) {
-    ev->ldRX2 += 2.0 * log(ev->RX[i + (size_t)p * i]);
+    ev->beta[i] = m->b0[i] + m->g[qg + i];
+    for (int k = 0; k < p; k++) {
+      ev->RX[k + (size_t)p * i] =
+          k >= i ? m->S[qg + k + (size_t)G * (qg + i)] : 0.0;
+    }
   }
   HLM_CHECK(ev->pwrss > 0, HLM_ERR_NUMERIC,
             "the penalized residual sum of squares is %g (not positive)",
             ev->pwrss);
-  double df = reml ? n - p : n;
-  ev->crit = ev->ldL2 + (reml ? ev->ldRX2 : 0.0) +
-             df * (1.0 + log(2.0 * HLM_PI * ev->pwrss / df));
+  ev->crit = criterion(m, reml, ev);
 cleanup:
   return status;
 }
@@ -431,8 +687,44 @@ hlm_status hlm_mme_evaluate(hlm_mme *m, const double *theta, int reml,
   HLM_TRY(local);
   HLM_CHECK(fail[0] == 0, HLM_ERR_OTHER_RANK,
             "another rank failed to absorb its clusters at this theta");
-  HLM_TRY(solve_global(m, reml, ev));
+  HLM_TRY(solve_global(m, theta, reml, ev));
+  free(m->Svi);
+  m->Svi = NULL;
 cleanup:
+  return status;
+}
+
+/* cv[i] += diag(K Svi_sub K')_i for K = T_l L^-T W_vg (q x ng). */
+static hlm_status global_condvar(hlm_mme *m, const hlm_xblock *b, double s2,
+                                 double *cv)
+{
+  hlm_status status = HLM_OK;
+  int q = b->q, ng = b->ng;
+  double *K = NULL, *KS = NULL, *Ss = NULL;
+  HLM_CHECK(m->Svi != NULL, HLM_ERR_INTERNAL,
+            "hlm_mme_global_ranef was not called");
+  HLM_ALLOC(K, (size_t)q * ng);
+  HLM_ALLOC(KS, (size_t)q * ng);
+  HLM_ALLOC(Ss, (size_t)ng * ng);
+  memcpy(m->P, m->B, (size_t)q * ng * sizeof *m->P);
+  cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, q,
+              ng, 1.0, m->C, q, m->P, q);
+  cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, q, ng, q, 1.0, m->Tt, q,
+              m->P, q, 0.0, K, q);
+  for (int c = 0; c < ng; c++) {
+    for (int a = 0; a < ng; a++) {
+      Ss[a + (size_t)ng * c] = m->Svi[b->gidx[a] + m->qg * b->gidx[c]];
+    }
+  }
+  cblas_dsymm(CblasColMajor, CblasRight, CblasLower, q, ng, 1.0, Ss, ng, K, q,
+              0.0, KS, q);
+  for (int i = 0; i < q; i++) {
+    cv[i] += s2 * cblas_ddot(ng, &K[i], q, &KS[i], q);
+  }
+cleanup:
+  free(K);
+  free(KS);
+  free(Ss);
   return status;
 }
 
@@ -442,17 +734,20 @@ hlm_status hlm_mme_cluster_ranef(hlm_mme *m, int64_t j, const double *theta,
 {
   hlm_status status = HLM_OK;
   const hlm_xblock *b = &m->blk[j];
-  int q = b->q, p = m->p;
+  int q = b->q, p = m->p, ng = b->ng;
   double ld = 0.0;
   if (q == 0) {
     return HLM_OK;
   }
   HLM_TRY(absorb_cluster(m, j, theta, &ld));
-  /* L' v = w - W (beta - b0);  u = T v */
-  cblas_dgemv(CblasColMajor, CblasNoTrans, q, p, -1.0, m->B, q, beta, 1, 1.0,
-              m->w, 1);
-  cblas_dgemv(CblasColMajor, CblasNoTrans, q, p, 1.0, m->B, q, m->b0, 1, 1.0,
-              m->w, 1);
+  /* L' v = w - W (v_global, beta - b0);  u = T v */
+  for (int a = 0; a < ng; a++) {
+    cblas_daxpy(q, -m->g[b->gidx[a]], &m->B[(size_t)q * a], 1, m->w, 1);
+  }
+  cblas_dgemv(CblasColMajor, CblasNoTrans, q, p, -1.0, m->B + (size_t)q * ng, q,
+              beta, 1, 1.0, m->w, 1);
+  cblas_dgemv(CblasColMajor, CblasNoTrans, q, p, 1.0, m->B + (size_t)q * ng, q,
+              m->b0, 1, 1.0, m->w, 1);
   cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, q, m->C, q,
               m->w, 1);
   cblas_dgemv(CblasColMajor, CblasTrans, q, q, 1.0, m->Tt, q, m->w, 1, 0.0, u,
@@ -464,6 +759,64 @@ hlm_status hlm_mme_cluster_ranef(hlm_mme *m, int64_t j, const double *theta,
   for (int i = 0; i < q; i++) {
     cv[i] = sigma2 *
             cblas_ddot(q, &m->M[(size_t)q * i], 1, &m->M[(size_t)q * i], 1);
+  }
+  if (ng > 0) {
+    HLM_TRY(global_condvar(m, b, sigma2, cv));
+  }
+cleanup:
+  return status;
+}
+
+/* m->Svi = S_vv^-1 from the leading block of S's factor. */
+static hlm_status global_inverse(hlm_mme *m)
+{
+  hlm_status status = HLM_OK;
+  int qg = (int)m->qg, G = m->G;
+  free(m->Svi);
+  HLM_ALLOC(m->Svi, (size_t)qg * qg);
+  for (int c = 0; c < qg; c++) {
+    for (int a = c; a < qg; a++) {
+      m->Svi[a + (size_t)qg * c] = m->S[a + (size_t)G * c];
+    }
+  }
+  int info = LAPACKE_dpotri(LAPACK_COL_MAJOR, 'L', qg, m->Svi, qg);
+  HLM_LAPACK_CHECK(info, "dpotri", "inverting the global random-effects block");
+  for (int c = 0; c < qg; c++) {
+    for (int a = c + 1; a < qg; a++) {
+      m->Svi[c + (size_t)qg * a] = m->Svi[a + (size_t)qg * c];
+    }
+  }
+cleanup:
+  return status;
+}
+
+hlm_status hlm_mme_global_ranef(hlm_mme *m, const double *theta, double sigma2,
+                                double *u, double *cv)
+{
+  hlm_status status = HLM_OK;
+  const hlm_design *d = m->d;
+  int64_t qg = m->qg;
+  double L[64 * 64];
+  if (qg == 0) {
+    return HLM_OK;
+  }
+  HLM_TRY(global_inverse(m));
+  for (int64_t a = 0; a < qg;) {
+    const hlm_reterm *rt = global_term(d, a);
+    int k = rt->k;
+    term_factor(rt, theta, L);
+    for (int e = 0; e < k && u; e++) {
+      double su = 0.0, sv = 0.0;
+      for (int f = 0; f <= e; f++) {
+        su += L[e + k * f] * m->g[a + f];
+        for (int h = 0; h <= e; h++) {
+          sv += L[e + k * f] * m->Svi[(a + f) + qg * (a + h)] * L[e + k * h];
+        }
+      }
+      u[a + e] = su;
+      cv[a + e] = sigma2 * sv;
+    }
+    a += k;
   }
 cleanup:
   return status;

@@ -13,9 +13,13 @@
 /* One cluster's cross-products.  Column-major; q = columns of Z_j. */
 typedef struct hlm_xblock {
   int q;
-  double *ZtZ; /* q x q, both triangles */
-  double *ZtX; /* q x p */
-  double *Zty; /* q */
+  double *ZtZ;   /* q x q, both triangles */
+  double *ZtX;   /* q x p */
+  double *Zty;   /* q */
+  int ng;        /* global random-effect columns the cluster touches */
+  int64_t *gidx; /* ng: their positions in v_global, ascending */
+  double *ZtG;   /* q x ng: Z_j' Z_global,j on those columns (sparse
+                    coupling: only the crossed levels the cluster has) */
 } hlm_xblock;
 
 /* Sums over clusters are accumulated in double-double (hi, lo) pairs and
@@ -30,16 +34,24 @@ typedef struct hlm_mme {
   MPI_Comm comm;       /* not owned */
   const hlm_design *d; /* not owned: must outlive the mme */
   int p;
+  int64_t qg;  /* global random-effect columns, v_global */
+  int G;       /* qg + p: the global unknowns g = (v_global, beta) */
   double *b0;  /* p: the OLS coefficients the response is centred by */
   double *XtX; /* p x p: over all ranks, lower triangle */
   double *Xty; /* p: X'y~ over all ranks */
   double yty;  /* y~'y~ over all ranks */
+  double *HtH; /* G x G: [Zg X]'[Zg X] over all ranks (Zg: global Z) */
+  double *Hty; /* G: [Zg X]'y~ over all ranks */
+  double *S;   /* G x G: Cholesky factor (lower) of S at the last theta */
+  double *g;   /* G: (v_global, beta - b0) at the last theta */
+  double *Svi; /* qg x qg: S_vv^-1 (hlm_mme_global_ranef), or NULL */
   int64_t ncl;
   hlm_xblock *blk;
-  int qmax;
-  /* work space, qmax-sized */
-  double *C, *M, *B, *w, *Tt, *WtW;
-  int nred;    /* reduced values: W'W (p x p), W'w (p), w'w, ld, failed */
+  int qmax, hmax; /* largest q_j; largest ng_j + p */
+  /* work space, qmax- and hmax-sized */
+  double *C, *M, *B, *w, *Tt, *WtW, *P, *Q;
+  int64_t *hidx;
+  int nred;    /* reduced values: W'W (G x G), W'w (G), w'w, ld, failed */
   double *red; /* nred (hi, lo) pairs */
   MPI_Datatype dd_type;
   MPI_Op dd_sum;
@@ -47,12 +59,16 @@ typedef struct hlm_mme {
 
 /* The reduced system and the criterion at one theta (same on all ranks). */
 typedef struct hlm_mme_eval {
-  double crit;  /* REML criterion or deviance, as lme4 */
-  double ldL2;  /* sum_j log det C_jj */
-  double ldRX2; /* log det S */
+  double crit;  /* REML criterion or deviance, as lme4 (with weights,
+                   including -sum log w_i; with known SDs, not profiled:
+                   sigma = 1) */
+  double ldL2;  /* log det of the random-effects block: sum_j log det C_jj
+                   plus log det of S's leading v_global block */
+  double ldRX2; /* log det of the fixed-effect part of S (Schur complement) */
   double pwrss; /* penalized residual sum of squares */
   double *beta; /* p: caller-allocated */
-  double *RX;   /* p x p: Cholesky factor of S (lower), caller-allocated */
+  double *RX;   /* p x p: Cholesky factor (lower) of the fixed-effect part
+                   of S (its trailing block), caller-allocated */
 } hlm_mme_eval;
 
 /* Collective on comm.  Form every local cluster's cross-products.  *out is
@@ -67,11 +83,23 @@ void hlm_mme_destroy(hlm_mme **m);
 hlm_status hlm_mme_evaluate(hlm_mme *m, const double *theta, int reml,
                             hlm_mme_eval *ev);
 
-/* Local.  Conditional modes u_j = T v_j and the diagonal of
- * sigma2 T C_jj^-1 T' for cluster j at theta and beta (the fixed effects
- * of the original, uncentred response): q_j values each, into u and cv. */
+/* Local.  Conditional modes u_j = T v_j and conditional variances (the
+ * diagonal of sigma2 T Var(v_j | y, beta-hat) T', with the global-term
+ * correction C_jj^-1 C_j,vg S_vv^-1 C_vg,j C_jj^-1 when there are global
+ * terms) for cluster j at theta and beta (the fixed effects of the
+ * original, uncentred response): q_j values each, into u and cv.  theta
+ * must be the theta of the last hlm_mme_evaluate, and with global terms
+ * hlm_mme_global_ranef must have been called first. */
 hlm_status hlm_mme_cluster_ranef(hlm_mme *m, int64_t j, const double *theta,
                                  const double *beta, double sigma2, double *u,
                                  double *cv);
+
+/* Local.  The global random effects at the theta of the last
+ * hlm_mme_evaluate: u_global = T_g v_global and the diagonal of
+ * sigma2 T_g S_vv^-1 T_g' (qg values each, v_global's order), where S_vv
+ * is S's v_global block with beta held at its estimate; keeps S_vv^-1 for
+ * hlm_mme_cluster_ranef.  u and cv may be NULL. */
+hlm_status hlm_mme_global_ranef(hlm_mme *m, const double *theta, double sigma2,
+                                double *u, double *cv);
 
 #endif /* HLM_MME_INTERNAL_H */

@@ -3,6 +3,7 @@
 #include "hlm/run.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -10,6 +11,8 @@
 #include "hlm/comm.h"
 #include "hlm/design.h"
 #include "hlm/fit.h"
+#include "hlm/infer.h"
+#include "hlm/runlog.h"
 #include "hlm/version.h"
 
 /* End a stage: a fault point for tests, then agreement across ranks. */
@@ -18,7 +21,12 @@ static hlm_status stage_end(MPI_Comm comm, hlm_status local, const char *stage)
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   hlm_status fault = hlm_fault_point(stage, rank);
-  return hlm_comm_agree(comm, fault != HLM_OK ? fault : local, stage, NULL);
+  hlm_status status =
+      hlm_comm_agree(comm, fault != HLM_OK ? fault : local, stage, NULL);
+  if (status == HLM_OK) {
+    hlm_log_event(comm, HLM_LOG_VERBOSE, "%s: done", stage);
+  }
+  return status;
 }
 
 /* Formula errors point into the formula text; say where it is in the
@@ -35,18 +43,26 @@ static hlm_status parse_formula(const hlm_config *cfg, hlm_formula **out)
   return status;
 }
 
-/* The columns to read: the formula's variables and the cluster column. */
+/* The columns to read: the formula's variables, the cluster column and
+ * the weights or known_sd column. */
 static hlm_status column_list(const hlm_run *run, const char ***names, int *n)
 {
   hlm_status status = HLM_OK;
   int nv = hlm_formula_var_count(run->formula);
-  HLM_ALLOC(*names, nv + 1);
+  HLM_ALLOC(*names, nv + 3);
   for (int i = 0; i < nv; i++) {
     (*names)[(*n)++] = hlm_formula_variable(run->formula, i)->name;
   }
   if (run->cfg->cluster &&
       hlm_formula_var_find(run->formula, run->cfg->cluster) < 0) {
     (*names)[(*n)++] = run->cfg->cluster;
+  }
+  /* the residual variance columns of [data] weights / known_sd (issue 8) */
+  const char *extra[2] = {run->cfg->weights, run->cfg->known_sd};
+  for (int i = 0; i < 2; i++) {
+    if (extra[i] && hlm_formula_var_find(run->formula, extra[i]) < 0) {
+      (*names)[(*n)++] = extra[i];
+    }
   }
 cleanup:
   return status;
@@ -77,6 +93,55 @@ static hlm_status check_response(const hlm_run *run)
   return HLM_OK;
 }
 
+/* Collective.  A response without variation cannot be fitted. */
+static hlm_status check_variation(const hlm_run *run)
+{
+  hlm_status status = HLM_OK;
+  const char *y = hlm_formula_response(run->formula);
+  const hlm_column *c = hlm_table_find(run->table, y);
+  double range[2] = {-HUGE_VAL, -HUGE_VAL}; /* -min, max */
+  for (int64_t i = 0; c && i < hlm_table_nrows(run->table); i++) {
+    double v = c->num ? c->num[i] : (double)c->ival[i];
+    range[0] = -v > range[0] ? -v : range[0];
+    range[1] = v > range[1] ? v : range[1];
+  }
+  HLM_MPI(
+      MPI_Allreduce(MPI_IN_PLACE, range, 2, MPI_DOUBLE, MPI_MAX, run->comm));
+  HLM_CHECK(-range[0] < range[1], HLM_ERR_DATA,
+            "the response `%s` has no variation: every row used has the "
+            "value %g",
+            y, range[1]);
+cleanup:
+  return status;
+}
+
+/* Each grouping factor needs more than one level, and fewer levels than
+ * rows (else its variance and the residual variance are not identified),
+ * unless the residual SDs are known ([data] known_sd). */
+static hlm_status check_levels(const hlm_run *run, int64_t nrows)
+{
+  const hlm_groups *g = &run->groups;
+  for (int j = 0; j < g->nfactors; j++) {
+    if (g->nlevels[j] < 2) {
+      return HLM_ERROR(HLM_ERR_DATA,
+                       "the grouping factor `%s` has %" PRId64
+                       " level in the rows used; a variance between its "
+                       "levels cannot be estimated (it needs at least 2)",
+                       g->name[j], g->nlevels[j]);
+    }
+    /* known residual SDs (issue 8) identify the group variance */
+    if (g->nlevels[j] >= nrows && run->cfg->known_sd == NULL) {
+      return HLM_ERROR(HLM_ERR_DATA,
+                       "the grouping factor `%s` has %" PRId64
+                       " levels for %" PRId64
+                       " rows; with as many levels as rows its variance "
+                       "cannot be told apart from the residual variance",
+                       g->name[j], g->nlevels[j], nrows);
+    }
+  }
+  return HLM_OK;
+}
+
 static hlm_status read_data(hlm_run *run, FILE *log)
 {
   hlm_status status = HLM_OK;
@@ -97,6 +162,8 @@ static hlm_status read_data(hlm_run *run, FILE *log)
             "no rows left to fit: every row of '%s' has a missing value in "
             "a column the model uses",
             run->cfg->data_file);
+  HLM_TRY(check_variation(run));
+  run->nrows = rows;
   if (log && rank == 0) {
     fprintf(log, "data: %s [%s]: %" PRId64 " rows used, %d columns\n",
             run->cfg->data_file, run->cfg->data_group, rows, n);
@@ -124,6 +191,8 @@ hlm_status hlm_run_prepare(MPI_Comm comm, const char *config_path,
   HLM_TRY(stage_end(comm,
                     hlm_groups_examine(comm, run->table, run->formula,
                                        run->cfg->cluster, &run->groups),
+                    "examining the grouping factors"));
+  HLM_TRY(stage_end(comm, check_levels(run, run->nrows),
                     "examining the grouping factors"));
   if (partition) {
     HLM_TRY(stage_end(comm,
@@ -201,26 +270,6 @@ cleanup:
   return status;
 }
 
-/* Collective.  Peak resident memory of the ranks (rank 0 prints it). */
-static hlm_status report_memory(MPI_Comm comm, FILE *out)
-{
-  hlm_status status = HLM_OK;
-  struct rusage ru;
-  int rank = 0;
-  double kb[2];
-  MPI_Comm_rank(comm, &rank);
-  getrusage(RUSAGE_SELF, &ru);
-  kb[0] = -(double)ru.ru_maxrss;
-  kb[1] = (double)ru.ru_maxrss;
-  HLM_MPI(MPI_Allreduce(MPI_IN_PLACE, kb, 2, MPI_DOUBLE, MPI_MAX, comm));
-  if (rank == 0) {
-    fprintf(out, "memory: peak resident set per rank %.1f to %.1f MiB\n",
-            -kb[0] / 1024.0, kb[1] / 1024.0);
-  }
-cleanup:
-  return status;
-}
-
 /* Design, fit, summary and JSON: the estimation stages of `fit`. */
 static hlm_status estimate(hlm_run *run, FILE *out)
 {
@@ -228,6 +277,10 @@ static hlm_status estimate(hlm_run *run, FILE *out)
   hlm_design *d = NULL;
   hlm_fit *fit = NULL;
   hlm_fit_options o;
+  hlm_infer *inf = NULL;
+  hlm_infer_options io;
+  hlm_infer_contrast *con = NULL;
+  double *conL = NULL;
   int rank = 0;
   MPI_Comm_rank(run->comm, &rank);
   hlm_fit_options_default(&o);
@@ -235,15 +288,36 @@ static hlm_status estimate(hlm_run *run, FILE *out)
   o.xtol_abs = run->cfg->tolerance;
   HLM_TRY(hlm_to_int(run->cfg->max_iterations, "estimation.max_iterations",
                      &o.maxeval));
+  hlm_design_options dopt = {run->cfg->weights, run->cfg->known_sd};
   HLM_TRY(stage_end(run->comm,
-                    hlm_design_create(run->comm, run->formula, run->table,
-                                      &run->clusters, &d),
+                    hlm_design_create_opt(run->comm, run->formula, run->table,
+                                          &run->clusters, &dopt, &d),
                     "building the design"));
+  HLM_TRY(stage_end(
+      run->comm, hlm_infer_options_from_config(run->cfg, d, &io, &con, &conL),
+      "checking the contrasts"));
+  if (run->cfg->known_sd && io.df == HLM_DF_SATTERTHWAITE) {
+    /* lmerTest's df need derivatives in theta alone here: not built. */
+    io.df = HLM_DF_ASYMPTOTIC;
+    if (rank == 0) {
+      fprintf(out, "note: Satterthwaite df with known residual variances "
+                   "([data] known_sd) are not implemented yet (issue 9); "
+                   "the tests below use the normal distribution\n");
+    }
+  }
   HLM_TRY(stage_end(run->comm, hlm_fit_run(run->comm, d, &o, &fit), "fitting"));
+  HLM_TRY(stage_end(run->comm, hlm_infer_run(run->comm, d, fit, &io, &inf),
+                    "inference"));
   if (rank == 0) {
     status = hlm_fit_print_summary(fit, out);
+    if (status == HLM_OK) {
+      status = hlm_infer_print(inf, out);
+    }
     if (status == HLM_OK && run->cfg->summary_json) {
       status = hlm_fit_write_json(fit, run->cfg->summary_json);
+    }
+    if (status == HLM_OK && run->cfg->summary_json) {
+      status = hlm_infer_write_json(inf, run->cfg->summary_json);
     }
   }
   HLM_TRY(stage_end(run->comm, status, "writing the results"));
@@ -255,30 +329,40 @@ static hlm_status estimate(hlm_run *run, FILE *out)
                        hlm_fit_evaluations(fit), run->cfg->max_iterations);
   }
 cleanup:
+  hlm_infer_destroy(&inf);
+  free(con);
+  free(conL);
   hlm_fit_destroy(&fit);
   hlm_design_destroy(&d);
   return status;
 }
 
+/* Results go to `out`; the header, data, settings, partition and footer to
+ * the log (hlm/runlog.h, stderr in hlm-mpi).  Every stage is agreed, so all
+ * ranks reach the footer (collective) together. */
 hlm_status hlm_run_fit(MPI_Comm comm, const char *config_path, FILE *out)
 {
   hlm_status status = HLM_OK;
   hlm_run *run = NULL;
-  int rank = 0, size = 1;
-  MPI_Comm_rank(comm, &rank);
+  int size = 1;
+  const char *outputs[2] = {NULL, NULL};
   MPI_Comm_size(comm, &size);
-  if (rank == 0) {
-    fprintf(out, "hlm-mpi %s on %d rank%s: %s\n", hlm_version(), size,
-            size == 1 ? "" : "s", config_path);
+  HLM_TRY(hlm_log_header(comm, config_path));
+  FILE *log = hlm_log_stream(comm, HLM_LOG_NORMAL);
+  status = hlm_run_prepare(comm, config_path, 1, log, &run);
+  if (status == HLM_OK) {
+    if (log) {
+      hlm_config_print(run->cfg, log);
+      hlm_groups_print(&run->groups, log);
+      hlm_partition_report(&run->partition, size, log);
+    }
+    outputs[0] = run->cfg->summary_json;
+    status = estimate(run, out);
   }
-  HLM_TRY(hlm_run_prepare(comm, config_path, 1, rank == 0 ? out : NULL, &run));
-  if (rank == 0) {
-    hlm_config_print(run->cfg, out);
-    hlm_groups_print(&run->groups, out);
-    hlm_partition_report(&run->partition, size, out);
+  hlm_status footer = hlm_log_footer(comm, status, outputs);
+  if (status == HLM_OK) {
+    status = footer;
   }
-  HLM_TRY(estimate(run, out));
-  HLM_TRY(report_memory(comm, out));
 cleanup:
   hlm_run_destroy(&run);
   return status;

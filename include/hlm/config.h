@@ -34,6 +34,25 @@ typedef enum hlm_optimizer {
   HLM_OPTIMIZER_NEWTON
 } hlm_optimizer;
 
+/* [inference] df: denominator degrees of freedom of t tests. */
+typedef enum hlm_df_method {
+  HLM_DF_SATTERTHWAITE = 0,
+  HLM_DF_RESIDUAL,
+  HLM_DF_ASYMPTOTIC
+} hlm_df_method;
+
+/* One [[contrast]]: sum_k coef[k] * (fixed effect coef_name[k]).  Names
+ * are checked against the model's fixed effects after the design is built
+ * (hlm_infer); line/column say where each name was written. */
+typedef struct hlm_config_contrast {
+  char *name;
+  int line, column; /* of the [[contrast]] table */
+  int ncoef;
+  char **coef_name;
+  double *coef;
+  int *coef_line, *coef_column;
+} hlm_config_contrast;
+
 /* Validated settings of the features built so far; later issues add
  * fields as they turn their keys on.  Strings are owned by the config (NULL
  * when unset and without default).  Paths are resolved relative to the
@@ -43,7 +62,9 @@ typedef struct hlm_config {
   /* [data] */
   char *data_file;
   char *data_group;
-  char *cluster; /* partition factor; NULL = chosen from the data */
+  char *cluster;  /* partition factor; NULL = chosen from the data */
+  char *weights;  /* precision weights column (lme4's weights=) or NULL */
+  char *known_sd; /* known residual SD column (sigma = 1) or NULL */
   /* [model] */
   char *formula;
   int formula_line, formula_column; /* where the formula text starts */
@@ -52,6 +73,12 @@ typedef struct hlm_config {
   double tolerance;
   int64_t max_iterations;
   hlm_optimizer optimizer;
+  /* [inference] */
+  hlm_df_method infer_df;
+  double confidence_level;
+  /* [[contrast]] */
+  int ncontrast;
+  hlm_config_contrast *contrast;
   /* [output] */
   char *summary_json; /* NULL: no JSON summary */
   /* which keys were given (1) or defaulted (0), by schema index */

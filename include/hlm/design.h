@@ -18,8 +18,10 @@
  * Rows keep their order.  Random terms are ordered as lme4 orders them
  * (by decreasing number of levels, when not already so), which fixes the
  * order of theta.  Every grouping factor must be nested in the clusters
- * (each of its levels in one cluster only): crossed factors are refused with
- * HLM_ERR_NOT_IMPLEMENTED.
+ * (each of its levels in one cluster only) for its term to be local; a
+ * term whose factor is not (a crossed factor such as penicillin's sample,
+ * or a factor coarser than the clusters) is global: its effects join the
+ * fixed effects in the global system (docs/estimation.md).
  *
  * The design does not keep a pointer to the table or the formula: both may
  * be destroyed after hlm_design_create().
@@ -57,12 +59,36 @@ hlm_status hlm_design_prepare_table(MPI_Comm comm, const hlm_formula *f,
  * dropped.  Errors, agreed on all ranks: a column the formula names that the
  * table lacks, a numeric grouping variable, a missing value (HLM_ERR_DATA);
  * a rank-deficient fixed-effect matrix, naming the dependent columns
- * (HLM_ERR_DATA); a grouping factor not nested in the clusters
+ * (HLM_ERR_DATA); global terms with more than 4000 effects in all
  * (HLM_ERR_NOT_IMPLEMENTED).  *out is owned by the caller
  * (hlm_design_destroy). */
 hlm_status hlm_design_create(MPI_Comm comm, const hlm_formula *f,
                              const hlm_table *t, const hlm_clusters *cl,
                              hlm_design **out);
+
+/* Residual variance structure, Var[e_i] (docs/estimation.md):
+ *   - neither set: sigma^2 (sigma estimated);
+ *   - weights: the numeric column of lme4's precision weights w_i,
+ *     Var[e_i] = sigma^2 / w_i (sigma estimated);
+ *   - known_sd: the numeric column of known residual SDs s_i,
+ *     Var[e_i] = s_i^2 (sigma fixed at 1; the group-means model).
+ * Every value must be finite and positive. */
+typedef struct hlm_design_options {
+  const char *weights;
+  const char *known_sd;
+} hlm_design_options;
+
+/* Collective on comm.  hlm_design_create with the residual variance
+ * structure of o (NULL: sigma^2 I).  Errors as hlm_design_create, and a
+ * weight or SD column that is missing, not numeric, or holds a value that
+ * is not finite and positive (HLM_ERR_DATA, naming the column and the row
+ * of the file). */
+hlm_status hlm_design_create_opt(MPI_Comm comm, const hlm_formula *f,
+                                 const hlm_table *t, const hlm_clusters *cl,
+                                 const hlm_design_options *o, hlm_design **out);
+
+/* Local.  1 when sigma is fixed at 1 (known_sd). */
+int hlm_design_known_sd(const hlm_design *d);
 
 /* Local.  Free a design (NULL-safe; sets *d to NULL). */
 void hlm_design_destroy(hlm_design **d);

@@ -56,9 +56,10 @@ typedef enum hlm_status {
 /* A short name for a status ("configuration error").  Never NULL. */
 const char *hlm_strerror(hlm_status status);
 
-/* Process exit code for a status: 0 for HLM_OK; documented in docs/errors.md.
- * Not-implemented features exit with 3, usage errors with 2, all other
- * failures with 1. */
+/* Process exit code for a status, documented in docs/errors.md: 0 success,
+ * 1 internal error (a bug), 2 usage, 3 not implemented yet, 4 configuration
+ * or syntax, 5 data, 6 input/output (and HDF5), 7 numerical failure or no
+ * convergence (and LAPACK, GSL), 8 out of memory, 9 MPI. */
 int hlm_status_exit_code(hlm_status status);
 
 /* Record a failure: formats the message (printf-style) into the thread's

@@ -28,6 +28,7 @@ typedef struct hlm_run {
   hlm_config *cfg;
   hlm_formula *formula;
   hlm_table *table;
+  int64_t nrows; /* rows used, over all ranks */
   hlm_groups groups;
   hlm_clusters clusters;
   hlm_partition_info partition;

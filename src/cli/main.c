@@ -10,6 +10,8 @@
 #include "hlm/data.h"
 #include "hlm/error.h"
 #include "hlm/run.h"
+#include "hlm/runlog.h"
+#include "hlm/simulate.h"
 #include "hlm/version.h"
 
 typedef struct cli_ctx {
@@ -17,6 +19,7 @@ typedef struct cli_ctx {
   int rank;
   int size;
   int verbose;
+  int quiet;
 } cli_ctx;
 
 typedef hlm_status (*cli_handler)(cli_ctx *ctx, int argc, char **argv);
@@ -67,10 +70,18 @@ static void print_help(FILE *out)
                "  -h, --help     show this help and exit\n"
                "  -V, --version  show the version of hlm-mpi and of the "
                "libraries it uses\n"
-               "  -v, --verbose  on errors, also print where in the code they "
-               "arose\n\n"
-               "Exit status: 0 success, 1 failure, 2 usage error, 3 feature "
-               "not implemented yet.\n"
+               "  -v, --verbose  log each stage with a timestamp; on errors, "
+               "also print where\n"
+               "                 in the code they arose\n"
+               "  -q, --quiet    print results only: no header, progress or "
+               "footer on stderr\n"
+               "                 (errors are still printed)\n\n"
+               "Results go to stdout, messages (the log) to stderr.\n"
+               "Exit status: 0 success, 1 internal error, 2 usage error, "
+               "3 feature not implemented yet,\n"
+               "  4 configuration error, 5 data error, 6 input/output error, "
+               "7 numerical failure\n"
+               "  or no convergence, 8 out of memory, 9 MPI failure.\n"
                "Documentation: docs/ in the source tree (docs/errors.md for "
                "messages).\n");
 }
@@ -90,12 +101,6 @@ static hlm_status cmd_fit(cli_ctx *ctx, int argc, char **argv)
 {
   (void)argc;
   return hlm_run_fit(ctx->comm, argv[0], stdout);
-}
-
-static hlm_status not_yet(const char *command, const char *issue)
-{
-  return HLM_ERROR(HLM_ERR_NOT_IMPLEMENTED,
-                   "`hlm-mpi %s` is not implemented yet (%s)", command, issue);
 }
 
 static hlm_status cmd_check(cli_ctx *ctx, int argc, char **argv)
@@ -218,9 +223,16 @@ cleanup:
 
 static hlm_status cmd_simulate(cli_ctx *ctx, int argc, char **argv)
 {
+  hlm_status status = HLM_OK;
+  hlm_sim_config *cfg = NULL;
   (void)argc;
-  (void)argv;
-  return phase_end(ctx, not_yet("simulate", "issue 14"), "simulate");
+  HLM_TRY(
+      phase_end(ctx, hlm_sim_config_load(argv[0], &cfg), "simulate config"));
+  HLM_TRY(
+      hlm_simulate(ctx->comm, cfg, argv[1], ctx->rank == 0 ? stdout : NULL));
+cleanup:
+  hlm_sim_config_destroy(&cfg);
+  return status;
 }
 
 static const cli_command *find_command(const char *name)
@@ -261,6 +273,8 @@ static hlm_status parse_args(cli_ctx *ctx, int argc, char **argv,
       return HLM_OK;
     } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
       ctx->verbose = 1;
+    } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+      ctx->quiet = 1;
     } else {
       return HLM_ERROR(HLM_ERR_USAGE,
                        "unknown option '%s' (see hlm-mpi --help)", a);
@@ -319,6 +333,19 @@ static void report(const cli_ctx *ctx, hlm_status status,
   }
 }
 
+/* Collective.  The exit code every rank returns: the code of the failure
+ * that originated somewhere (docs/errors.md), the same on all ranks; ranks
+ * that only learned of another rank's failure take that rank's code. */
+static int agreed_exit_code(MPI_Comm comm, hlm_status final)
+{
+  int own = hlm_status_exit_code(final);
+  int mine = final == HLM_ERR_OTHER_RANK ? 0 : own, worst = 0;
+  if (MPI_Allreduce(&mine, &worst, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS) {
+    return own;
+  }
+  return worst != 0 ? worst : own;
+}
+
 static hlm_status run(cli_ctx *ctx, int argc, char **argv)
 {
   const cli_command *cmd = NULL;
@@ -327,12 +354,15 @@ static hlm_status run(cli_ctx *ctx, int argc, char **argv)
   if (status != HLM_OK || done) {
     return status;
   }
+  hlm_log_configure(stderr, ctx->quiet     ? HLM_LOG_QUIET
+                            : ctx->verbose ? HLM_LOG_VERBOSE
+                                           : HLM_LOG_NORMAL);
   return cmd->run(ctx, argc - first, argv + first);
 }
 
 int main(int argc, char **argv)
 {
-  cli_ctx ctx = {MPI_COMM_WORLD, 0, 1, 0};
+  cli_ctx ctx = {MPI_COMM_WORLD, 0, 1, 0, 0};
   hlm_agreement a = {HLM_OK, 0, -1, 0, 0, 0};
   if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
     fprintf(stderr, "hlm-mpi: MPI_Init failed\n");
@@ -347,11 +377,12 @@ int main(int argc, char **argv)
   hlm_status final = hlm_comm_agree(ctx.comm, status, "the run", &a);
   if (final == HLM_ERR_MPI) {
     fprintf(stderr, "hlm-mpi: rank %d: %s\n", ctx.rank, hlm_error_message());
-    MPI_Abort(ctx.comm, 1);
+    MPI_Abort(ctx.comm, hlm_status_exit_code(HLM_ERR_MPI));
   }
   report(&ctx, final, &a);
+  int code = agreed_exit_code(ctx.comm, final);
   fflush(stdout);
   fflush(stderr);
   MPI_Finalize();
-  return hlm_status_exit_code(final);
+  return code;
 }

@@ -31,9 +31,9 @@ for np in 1 3; do
   expect_in "$ERR" "unknown command 'frobnicate'" "unknown command named"
 
   run_ranks $np fit "$TMP/nonexistent.toml"
-  expect_rcs "missing config on $np" "$(all 1)"
+  expect_rcs "missing config on $np" "$(all 6)"
   expect_in "$ERR" "cannot open $TMP/nonexistent.toml: No such file" \
     "missing config file named"
-  expect_count "$ERR" "nonexistent.toml" 1 "one message on $np ranks"
+  expect_count "$ERR" "cannot open $TMP/nonexistent.toml" 1 "one message on $np ranks"
 done
 finish

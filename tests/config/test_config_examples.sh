@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every example in docs/config.md is a test: `hlm-mpi check` on 1 and 3
 # ranks must end as the `<!-- expect: ... -->` line before it says
-# (ok: exit 0, error: exit 1, not-implemented: exit 3, on every rank).
+# (ok: exit 0, error: exit 4 (configuration error), not-implemented: exit 3, on every rank).
 . "$(dirname "$0")/../lib.sh"
 DOC=$SRC/docs/config.md
 ln -s "$SRC/data" "$TMP/data"
@@ -23,7 +23,7 @@ count=$(ls "$TMP"/ex*.toml 2>/dev/null | wc -l)
 for f in "$TMP"/ex*.toml; do
   expect=$(cat "${f%.toml}.expect")
   case $expect in
-    ok) code=0 ;; error) code=1 ;; not-implemented) code=3 ;;
+    ok) code=0 ;; error) code=4 ;; not-implemented) code=3 ;;
     *) fail "$(basename "$f"): unknown expectation '$expect'"; continue ;;
   esac
   for np in 1 3; do

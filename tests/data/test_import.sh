@@ -211,11 +211,11 @@ if [ -n "${HLM_H5_FIXTURE:-}" ] && "$HLM_H5_FIXTURE" "$TMP/fixture.h5"; then
     pass "info: unsigned has no missing value" || fail "info: small line"
   for np in 1 3; do
     run_ranks $np info "$TMP/fixture.h5" --group uneven
-    expect_rcs "info: uneven columns on $np" "$(all 1 $np)"
+    expect_rcs "info: uneven columns on $np" "$(all 5 $np)"
     expect_in "$ERR" "different lengths (rows: \`a\` 5, \`b\` 4)" \
       "info names the columns of different lengths"
     run_ranks $np info "$TMP/fixture.h5" --group twod
-    expect_rcs "info: 2-D dataset on $np" "$(all 1 $np)"
+    expect_rcs "info: 2-D dataset on $np" "$(all 5 $np)"
     expect_in "$ERR" "column \`m\` is not one-dimensional" "info: 2-D named"
   done
 else
@@ -273,34 +273,34 @@ bad_case() {
     [ "$out" = none ] || no_output "$args on $np" "$out"
   done
 }
-bad_case 1 "import $TMP/missing.csv $TMP/out.h5" "cannot open CSV file '$TMP/missing.csv'"
-bad_case 1 "import $TMP/empty.csv $TMP/out.h5" "empty.csv is empty"
-bad_case 1 "import $TMP/header.csv $TMP/out.h5" "header.csv has a header but no data rows"
-bad_case 1 "import $TMP/long.csv $TMP/out.h5" "long.csv:3: 3 fields, but the header has 2 columns"
-bad_case 1 "import $TMP/crlf.csv $TMP/out.h5" "crlf.csv:3: 1 field, but the header has 2 columns"
-bad_case 1 "import $TMP/multiline.csv $TMP/out.h5" "multiline.csv:4: 1 field"
-bad_case 1 "import $TMP/dup.csv $TMP/out.h5" "dup.csv:1: column name \`a\` appears twice (columns 1 and 3)"
-bad_case 1 "import $TMP/noname.csv $TMP/out.h5" "noname.csv:1: column 2 has an empty name"
-bad_case 1 "import $TMP/quote.csv $TMP/out.h5" "quote.csv:3: malformed CSV"
-bad_case 1 "import $TMP/open.csv $TMP/out.h5" "open.csv:2: a quoted field is not closed"
-bad_case 1 "import $TMP/weight.csv $TMP/out.h5 --type weight=numeric" \
+bad_case 6 "import $TMP/missing.csv $TMP/out.h5" "cannot open CSV file '$TMP/missing.csv'"
+bad_case 5 "import $TMP/empty.csv $TMP/out.h5" "empty.csv is empty"
+bad_case 5 "import $TMP/header.csv $TMP/out.h5" "header.csv has a header but no data rows"
+bad_case 5 "import $TMP/long.csv $TMP/out.h5" "long.csv:3: 3 fields, but the header has 2 columns"
+bad_case 5 "import $TMP/crlf.csv $TMP/out.h5" "crlf.csv:3: 1 field, but the header has 2 columns"
+bad_case 5 "import $TMP/multiline.csv $TMP/out.h5" "multiline.csv:4: 1 field"
+bad_case 5 "import $TMP/dup.csv $TMP/out.h5" "dup.csv:1: column name \`a\` appears twice (columns 1 and 3)"
+bad_case 5 "import $TMP/noname.csv $TMP/out.h5" "noname.csv:1: column 2 has an empty name"
+bad_case 5 "import $TMP/quote.csv $TMP/out.h5" "quote.csv:3: malformed CSV"
+bad_case 5 "import $TMP/open.csv $TMP/out.h5" "open.csv:2: a quoted field is not closed"
+bad_case 5 "import $TMP/weight.csv $TMP/out.h5 --type weight=numeric" \
   "weight.csv:17: column \`weight\`: \`abc\` is not a number"
-bad_case 1 "import $TMP/weight.csv $TMP/out.h5 --type id=integer --type weight=integer" \
+bad_case 5 "import $TMP/weight.csv $TMP/out.h5 --type id=integer --type weight=integer" \
   "weight.csv:2: column \`weight\`: \`1.5\` is not an integer"
-bad_case 1 "import $SEED $TMP/out.h5 --type wieght=numeric" \
+bad_case 5 "import $SEED $TMP/out.h5 --type wieght=numeric" \
   "--type names column \`wieght\`, which $SEED does not have (its columns: genotype, tray, seedling, weight)"
 bad_case 2 "import $SEED $TMP/out.h5 --type weight=real" "unknown type 'real'"
 bad_case 2 "import $SEED $TMP/out.h5 --type weight" "--type needs COL=KIND"
 bad_case 2 "import $SEED" "usage: hlm-mpi import"
 bad_case 2 "import $SEED $TMP/out.h5 extra" "unexpected argument 'extra'"
 bad_case 2 "import $SEED $TMP/out.h5 --group" "--group needs a NAME"
-bad_case 1 "import $SEED $TMP/two.h5" \
+bad_case 5 "import $SEED $TMP/two.h5" \
   "two.h5 already holds \`/data\`, which import never overwrites (groups there: data, more)" none
-bad_case 1 "import $SEED $TMP/text.h5" "text.h5 exists and is not an HDF5 file" none
+bad_case 6 "import $SEED $TMP/text.h5" "text.h5 exists and is not an HDF5 file" none
 same "a file that is not HDF5 is left alone" "$TMP/text.orig" "$TMP/text.h5"
-bad_case 1 "info $TMP/missing.h5" "cannot open data file '$TMP/missing.h5'" none
-bad_case 1 "info $TMP/text.h5" "'$TMP/text.h5' is not an HDF5 file" none
-bad_case 1 "info $TMP/two.h5 --group nope" \
+bad_case 6 "info $TMP/missing.h5" "cannot open data file '$TMP/missing.h5'" none
+bad_case 5 "info $TMP/text.h5" "'$TMP/text.h5' is not an HDF5 file" none
+bad_case 5 "info $TMP/two.h5 --group nope" \
   "has no group \`nope\`; groups there: data, more" none
 bad_case 2 "info" "usage: hlm-mpi info DATA.h5 [--group NAME]" none
 finish

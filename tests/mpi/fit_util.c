@@ -10,6 +10,13 @@
 hlm_status fit_util_load(MPI_Comm comm, const char *h5, const char *formula,
                          const char *cluster, hlm_design **out)
 {
+  return fit_util_load_opt(comm, h5, formula, cluster, NULL, out);
+}
+
+hlm_status fit_util_load_opt(MPI_Comm comm, const char *h5, const char *formula,
+                             const char *cluster, const hlm_design_options *o,
+                             hlm_design **out)
+{
   hlm_table *t = NULL;
   hlm_formula *f = NULL;
   hlm_clusters cl = {0};
@@ -33,7 +40,7 @@ hlm_status fit_util_load(MPI_Comm comm, const char *h5, const char *formula,
     s = hlm_partition_by_cluster(comm, &t, cluster, &cl, NULL);
   }
   if (s == HLM_OK) {
-    s = hlm_design_create(comm, f, t, &cl, out);
+    s = hlm_design_create_opt(comm, f, t, &cl, o, out);
   }
   if (s != HLM_OK) {
     fprintf(stderr, "rank %d: %s: %s\n", rank, h5, hlm_error_message());

@@ -15,6 +15,12 @@
 hlm_status fit_util_load(MPI_Comm comm, const char *h5, const char *formula,
                          const char *cluster, hlm_design **out);
 
+/* fit_util_load with a residual variance structure (o may be NULL); an
+ * empty column name in o counts as not given. */
+hlm_status fit_util_load_opt(MPI_Comm comm, const char *h5, const char *formula,
+                             const char *cluster, const hlm_design_options *o,
+                             hlm_design **out);
+
 /* Relative difference |a - b| / |b| (|a - b| when b == 0). */
 double fit_util_reldiff(double a, double b);
 

@@ -30,6 +30,6 @@ expect_in "$ERR" "fault injected in reading the data on rank 3" "each rank's own
 run_ranks 4 fit "$CONFIG"
 if grep -q "fault injected" "$ERR"; then fail "fault without injection"; fi
 expect_rcs "no fault" "0 0 0 0"
-expect_in "$OUT" "partition: 56 rows on 4 ranks" "control run partitioned"
+expect_in "$ERR" "partition: 56 rows on 4 ranks" "control run partitioned (log on stderr)"
 expect_in "$OUT" "Fixed effects:" "control run fitted"
 finish

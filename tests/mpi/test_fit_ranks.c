@@ -7,7 +7,8 @@
  * within 1e-7 relative (for a mode or variance: relative to the largest
  * magnitude in its column).  Sub-communicators larger than the number of
  * clusters leave ranks without data.
- * usage: test_fit_ranks DATA.h5 FORMULA CLUSTER */
+ * usage: test_fit_ranks DATA.h5 FORMULA CLUSTER [WEIGHTS]
+ * (WEIGHTS: the column of lme4's precision weights, issue 8) */
 #include <math.h>
 #include <mpi.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "fit_util.h"
 
 static int rank = 0, nbad = 0;
+static const char *wcol; /* weights column or NULL */
 static double worst_crit = 0, worst_est = 0;
 
 #define EXPECT(cond, ...)                                                      \
@@ -108,7 +110,9 @@ static void fit_on(int s, const char **argv, int reml, hlm_fit **out)
     hlm_fit_options_default(&o);
     o.reml = reml;
     MPI_Comm_set_errhandler(sub, MPI_ERRORS_RETURN);
-    hlm_status st = fit_util_load(sub, argv[1], argv[2], argv[3], &d);
+    hlm_design_options dopt = {wcol, NULL};
+    hlm_status st =
+        fit_util_load_opt(sub, argv[1], argv[2], argv[3], &dopt, &d);
     if (st == HLM_OK) {
       st = hlm_fit_run(sub, d, &o, out);
     }
@@ -134,6 +138,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "usage: test_fit_ranks DATA.h5 FORMULA CLUSTER\n");
     MPI_Abort(MPI_COMM_WORLD, 2);
   }
+  wcol = argc > 4 ? argv[4] : NULL;
   for (int reml = 1; reml >= 0; reml--) {
     hlm_fit *ref = NULL;
     fit_on(1, (const char **)argv, reml, &ref);

@@ -8,7 +8,8 @@
  *   - nobs, number of groups, the singular flag exactly;
  *   - conditional modes and conditional variances within 1e-5 relative
  *     (1e-7 absolute), matched by term and level label.
- * usage: test_fit_reference DATA.h5 lme4.json FORMULA CLUSTER */
+ * usage: test_fit_reference DATA.h5 lme4.json FORMULA CLUSTER [WEIGHTS]
+ * (WEIGHTS: the column of lme4's precision weights, issue 8) */
 #include <jansson.h>
 #include <math.h>
 #include <mpi.h>
@@ -292,7 +293,9 @@ int main(int argc, char **argv)
     fprintf(stderr, "%s: %s\n", argv[2], jerr.text);
     MPI_Abort(MPI_COMM_WORLD, 2);
   }
-  hlm_status s = fit_util_load(MPI_COMM_WORLD, argv[1], argv[3], argv[4], &d);
+  hlm_design_options dopt = {argc > 5 ? argv[5] : NULL, NULL};
+  hlm_status s =
+      fit_util_load_opt(MPI_COMM_WORLD, argv[1], argv[3], argv[4], &dopt, &d);
   EXPECT(s == HLM_OK, "design: %s", hlm_error_message());
   if (s == HLM_OK) {
     fit_and_check(d, root, 1);

@@ -91,6 +91,49 @@ static void test_integer_tolerance_accepted(void **state)
   hlm_config_destroy(&cfg);
 }
 
+/* [inference] and [[contrast]] (issue 9). */
+static void test_inference_and_contrasts(void **state)
+{
+  (void)state;
+  hlm_config *cfg = NULL;
+  assert_int_equal(load(MINIMAL, &cfg), HLM_OK);
+  assert_int_equal(cfg->infer_df, HLM_DF_SATTERTHWAITE);
+  assert_true(cfg->confidence_level == 0.95);
+  assert_int_equal(cfg->ncontrast, 0);
+  hlm_config_destroy(&cfg);
+  assert_int_equal(load(MINIMAL
+                        "[inference]\ndf = \"asymptotic\"\n"
+                        "confidence_level = 0.9\n"
+                        "[[contrast]]\nname = \"B - A\"\n"
+                        "coefficients = { xB = 1, \"(Intercept)\" = -2 }\n"
+                        "[[contrast]]\ncoefficients = { x = 0.5 }\n",
+                        &cfg),
+                   HLM_OK);
+  assert_int_equal(cfg->infer_df, HLM_DF_ASYMPTOTIC);
+  assert_true(cfg->confidence_level == 0.9);
+  assert_int_equal(cfg->ncontrast, 2);
+  assert_string_equal(cfg->contrast[0].name, "B - A");
+  assert_int_equal(cfg->contrast[0].ncoef, 2);
+  assert_string_equal(cfg->contrast[0].coef_name[1], "(Intercept)");
+  assert_true(cfg->contrast[0].coef[1] == -2.0);
+  assert_int_equal(cfg->contrast[0].coef_line[0], 10);
+  assert_string_equal(cfg->contrast[1].name, "contrast 2");
+  hlm_config_destroy(&cfg);
+  expect_error(MINIMAL "[inference]\nconfidence_level = 1.5\n", HLM_ERR_CONFIG,
+               "c.toml:6:20:", "between 0 and 1", NULL);
+  expect_error(MINIMAL "[inference]\ndf = \"kenward-roger\"\n", HLM_ERR_CONFIG,
+               "satterthwaite", NULL);
+  expect_error(MINIMAL "[[contrast]]\nname = \"B - A\"\n", HLM_ERR_CONFIG,
+               "has no `coefficients`", NULL);
+  expect_error(MINIMAL "[[contrast]]\ncoeficients = { x = 1 }\n",
+               HLM_ERR_CONFIG, "c.toml:6:1:", "did you mean `coefficients`",
+               NULL);
+  expect_error(MINIMAL "[[contrast]]\ncoefficients = { x = \"1\" }\n",
+               HLM_ERR_CONFIG, "must be a number", NULL);
+  expect_error(MINIMAL "[[contrast]]\ncoefficients = 1\n", HLM_ERR_CONFIG,
+               "non-empty table", NULL);
+}
+
 static void test_misspelt_key(void **state)
 {
   (void)state;
@@ -146,10 +189,8 @@ static void test_not_implemented_yet(void **state)
   (void)state;
   expect_error(MINIMAL "[survey]\nweight1 = \"w\"\n", HLM_ERR_NOT_IMPLEMENTED,
                "c.toml:5:2:", "not implemented yet (issue 13)", NULL);
-  expect_error(MINIMAL "[[contrast]]\nname = \"B - A\"\n",
-               HLM_ERR_NOT_IMPLEMENTED, "not implemented yet (issue 9)", NULL);
-  expect_error("[data]\nfile = \"d.h5\"\nweights = \"w\"\n",
-               HLM_ERR_NOT_IMPLEMENTED, "c.toml:3:1:", "issue 8", NULL);
+  expect_error(MINIMAL "[[lrt]]\nname = \"g\"\n", HLM_ERR_NOT_IMPLEMENTED,
+               "not implemented yet (issue 9)", NULL);
   expect_error("[data]\nfile = \"d.h5\"\n[model]\nformula = \"y~1\"\n"
                "method = \"bayes\"\n",
                HLM_ERR_NOT_IMPLEMENTED, "method = \"bayes\"", "issue 11", NULL);
@@ -224,6 +265,7 @@ int main(void)
       cmocka_unit_test(test_minimal_and_defaults),
       cmocka_unit_test(test_every_built_key),
       cmocka_unit_test(test_integer_tolerance_accepted),
+      cmocka_unit_test(test_inference_and_contrasts),
       cmocka_unit_test(test_misspelt_key),
       cmocka_unit_test(test_misspelt_section),
       cmocka_unit_test(test_wrong_types_and_values),

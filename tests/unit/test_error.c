@@ -77,8 +77,41 @@ static void test_exit_codes(void **state)
   assert_int_equal(hlm_status_exit_code(HLM_OK), 0);
   assert_int_equal(hlm_status_exit_code(HLM_ERR_USAGE), 2);
   assert_int_equal(hlm_status_exit_code(HLM_ERR_NOT_IMPLEMENTED), 3);
-  for (int s = HLM_ERR_CONFIG; s < HLM_STATUS_COUNT; s++) {
-    assert_int_equal(hlm_status_exit_code((hlm_status)s), 1);
+  /* The table of docs/errors.md, written out independently. */
+  static const struct {
+    hlm_status s;
+    int code;
+  } table[] = {
+      {HLM_ERR_INTERNAL, 1},   {HLM_ERR_INVALID_ARG, 1}, {HLM_ERR_CONFIG, 4},
+      {HLM_ERR_PARSE, 4},      {HLM_ERR_DATA, 5},        {HLM_ERR_IO, 6},
+      {HLM_ERR_HDF5, 6},       {HLM_ERR_NUMERIC, 7},     {HLM_ERR_LAPACK, 7},
+      {HLM_ERR_GSL, 7},        {HLM_ERR_NOMEM, 8},       {HLM_ERR_MPI, 9},
+      {HLM_ERR_OTHER_RANK, 9},
+  };
+  int seen[HLM_STATUS_COUNT] = {0};
+  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+    assert_int_equal(hlm_status_exit_code(table[i].s), table[i].code);
+    seen[table[i].s] = 1;
+  }
+  /* Every failure status is in the table and exits non-zero, below the
+   * shell's 126 (not executable), 127 (not found) and 128 + signal. */
+  for (int s = HLM_ERR_NOT_IMPLEMENTED; s < HLM_STATUS_COUNT; s++) {
+    int code = hlm_status_exit_code((hlm_status)s);
+    assert_true(code >= 1 && code <= 125);
+    assert_true(seen[s] || s == HLM_ERR_USAGE || s == HLM_ERR_NOT_IMPLEMENTED);
+  }
+  /* The categories a job script branches on are distinct. */
+  int cats[] = {hlm_status_exit_code(HLM_ERR_CONFIG),
+                hlm_status_exit_code(HLM_ERR_DATA),
+                hlm_status_exit_code(HLM_ERR_IO),
+                hlm_status_exit_code(HLM_ERR_NUMERIC),
+                hlm_status_exit_code(HLM_ERR_INTERNAL),
+                hlm_status_exit_code(HLM_ERR_USAGE),
+                hlm_status_exit_code(HLM_ERR_NOT_IMPLEMENTED)};
+  for (size_t i = 0; i < sizeof cats / sizeof cats[0]; i++) {
+    for (size_t k = i + 1; k < sizeof cats / sizeof cats[0]; k++) {
+      assert_int_not_equal(cats[i], cats[k]);
+    }
   }
 }
 

@@ -1,0 +1,60 @@
+/*
+ * hlm/runlog.h: the log a batch-job owner reads.  Messages (header, stages,
+ * footer) go to one stream, standard error in hlm-mpi; results go to
+ * standard output or files.  Rank 0 writes; the other ranks only take part
+ * in the collectives.
+ *
+ *   quiet    results only: no header, stages or footer (errors still print)
+ *   normal   header, data, settings, partition, footer
+ *   verbose  also a timestamped line as each stage ends
+ */
+#ifndef HLM_RUNLOG_H
+#define HLM_RUNLOG_H
+
+#include <mpi.h>
+#include <stdio.h>
+
+#include "hlm/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum hlm_log_level {
+  HLM_LOG_QUIET = 0,
+  HLM_LOG_NORMAL = 1,
+  HLM_LOG_VERBOSE = 2
+} hlm_log_level;
+
+/* Local.  Set the process's log stream (not owned; NULL: none) and level.
+ * The default is stderr at HLM_LOG_NORMAL.  Also starts the run's clock. */
+void hlm_log_configure(FILE *stream, hlm_log_level level);
+
+/* Local.  The stream for messages of `level`, or NULL when the configured
+ * level is lower or this rank is not rank 0 of comm. */
+FILE *hlm_log_stream(MPI_Comm comm, hlm_log_level level);
+
+/* Local.  Print "[YYYY-MM-DD HH:MM:SS +SS.SSs] " and the message on rank 0
+ * of comm when the level allows it. */
+void hlm_log_event(MPI_Comm comm, hlm_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Collective on comm.  The header: program and version, ranks, the hosts
+ * they run on (MPI_Get_processor_name, with ranks per host), the Slurm job
+ * when there is one, the config path, the start time. */
+hlm_status hlm_log_header(MPI_Comm comm, const char *config_path);
+
+/* Collective on comm.  The footer: how the run ended (`status`, the agreed
+ * status of the run; `what` e.g. "converged"), the total time, the peak
+ * resident memory per rank (smallest and largest), and the output paths
+ * (`outputs`, NULL-terminated, may be NULL). */
+hlm_status hlm_log_footer(MPI_Comm comm, hlm_status status,
+                          const char *const *outputs);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HLM_RUNLOG_H */

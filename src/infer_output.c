@@ -1,0 +1,147 @@
+/* infer_output.c: the tests of hlm_infer as text (after the lme4-style
+ * summary) and as the "inference" object of the JSON summary
+ * (docs/results-json.md).  Rank 0 calls these. */
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+
+#include "infer_internal.h"
+
+static const char *df_label(hlm_df_method m)
+{
+  return m == HLM_DF_SATTERTHWAITE ? "satterthwaite"
+         : m == HLM_DF_RESIDUAL    ? "residual"
+                                   : "asymptotic";
+}
+
+static int name_width(const hlm_infer_test *t, int n, int w)
+{
+  for (int i = 0; i < n; i++) {
+    int len = (int)strlen(t[i].name);
+    w = len > w ? len : w;
+  }
+  return w;
+}
+
+static void print_rows(const hlm_infer *inf, const hlm_infer_test *t, int n,
+                       int w, FILE *out)
+{
+  double a = 50.0 * (1.0 - inf->level);
+  char lo[32], hi[32];
+  snprintf(lo, sizeof lo, "%.4g %%", a);
+  snprintf(hi, sizeof hi, "%.4g %%", 100.0 - a);
+  fprintf(out, "%-*s %11s %11s %9s %8s %10s %11s %11s\n", w, "", "Estimate",
+          "Std. Error", isinf(t[0].df) ? "" : "df",
+          isinf(t[0].df) ? "z value" : "t value",
+          isinf(t[0].df) ? "Pr(>|z|)" : "Pr(>|t|)", lo, hi);
+  for (int i = 0; i < n; i++) {
+    char df[32] = "";
+    if (!isinf(t[i].df)) {
+      snprintf(df, sizeof df, "%9.4f", t[i].df);
+    }
+    fprintf(out, "%-*s %11.5g %11.5g %9s %8.3f %10.3g %11.5g %11.5g\n", w,
+            t[i].name, t[i].estimate, t[i].se, df, t[i].t, t[i].p, t[i].lower,
+            t[i].upper);
+  }
+}
+
+hlm_status hlm_infer_print(const hlm_infer *inf, FILE *out)
+{
+  static const char *const how[] = {"Satterthwaite's method (as lmerTest)",
+                                    "residual df (n - p)",
+                                    "asymptotic normal (z)"};
+  int w = name_width(inf->fixed, inf->p, 4);
+  w = name_width(inf->con, inf->ncon, w);
+  fprintf(out, "\nFixed effects: t tests, df by %s, %.4g%% CI:\n", how[inf->df],
+          100.0 * inf->level);
+  print_rows(inf, inf->fixed, inf->p, w, out);
+  if (inf->ncon > 0) {
+    fprintf(out, "\nContrasts:\n");
+    print_rows(inf, inf->con, inf->ncon, w, out);
+  }
+  if (inf->neg_eig || inf->zero_eig) {
+    fprintf(out,
+            "warning: the Hessian of the deviance in (theta, sigma) has %d "
+            "negative and %d near-zero eigenvalue(s): the fit may not have "
+            "converged; Satterthwaite's df use its pseudo-inverse\n",
+            inf->neg_eig, inf->zero_eig);
+  }
+  return HLM_OK;
+}
+
+static json_t *num(double x)
+{
+  return isfinite(x) ? json_real(x) : json_null();
+}
+
+static json_t *json_test(const hlm_infer_test *t)
+{
+  json_t *o = json_object();
+  json_object_set_new(o, "estimate", num(t->estimate));
+  json_object_set_new(o, "se", num(t->se));
+  json_object_set_new(o, "df", isinf(t->df) ? json_string("Inf") : num(t->df));
+  json_object_set_new(o, "t", num(t->t));
+  json_object_set_new(o, "p", num(t->p));
+  json_object_set_new(o, "lower", num(t->lower));
+  json_object_set_new(o, "upper", num(t->upper));
+  return o;
+}
+
+static json_t *json_contrasts(const hlm_infer *inf)
+{
+  json_t *a = json_array();
+  for (int c = 0; c < inf->ncon; c++) {
+    json_t *o = json_test(&inf->con[c]), *L = json_object();
+    for (int j = 0; j < inf->p; j++) {
+      double x = inf->conL[(size_t)c * inf->p + j];
+      if (x != 0.0) {
+        json_object_set_new(L, inf->fixed[j].name, json_real(x));
+      }
+    }
+    json_object_set_new(o, "name", json_string(inf->con[c].name));
+    json_object_set_new(o, "coefficients", L);
+    json_array_append_new(a, o);
+  }
+  return a;
+}
+
+static json_t *json_inference(const hlm_infer *inf)
+{
+  json_t *o = json_object(), *fx = json_object();
+  for (int j = 0; j < inf->p; j++) {
+    json_object_set_new(fx, inf->fixed[j].name, json_test(&inf->fixed[j]));
+  }
+  json_object_set_new(o, "df_method", json_string(df_label(inf->df)));
+  json_object_set_new(o, "confidence_level", json_real(inf->level));
+  json_object_set_new(o, "fixed", fx);
+  json_object_set_new(o, "contrasts", json_contrasts(inf));
+  if (inf->A) {
+    json_t *A = json_array();
+    for (int i = 0; i < inf->nvp; i++) {
+      json_t *row = json_array();
+      for (int j = 0; j < inf->nvp; j++) {
+        json_array_append_new(row, num(inf->A[i + inf->nvp * j]));
+      }
+      json_array_append_new(A, row);
+    }
+    json_object_set_new(o, "varpar_cov", A);
+  }
+  return o;
+}
+
+hlm_status hlm_infer_write_json(const hlm_infer *inf, const char *path)
+{
+  hlm_status status = HLM_OK;
+  json_error_t err;
+  json_t *root = json_load_file(path, 0, &err);
+  HLM_CHECK(root != NULL && json_is_object(root), HLM_ERR_IO,
+            "cannot read the JSON summary %s back to add inference: %s", path,
+            root ? "not an object" : err.text);
+  json_object_set_new(root, "inference", json_inference(inf));
+  HLM_CHECK(
+      json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) == 0,
+      HLM_ERR_IO, "cannot write the JSON summary %s", path);
+cleanup:
+  json_decref(root);
+  return status;
+}
