@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# bench/partition_memory.sh: time and peak memory per rank of reading and
-# partitioning a synthetic data set (hlm-mpi fit stops after the partition
-# until the estimator exists; its footer reports the memory).
+# bench/partition_memory.sh: time and peak memory per rank of a whole fit of
+# a synthetic data set, y ~ x + z + (1 | school): read, shuffle, fit; the
+# job log's footer reports the peak memory per rank.
 #
 #   bench/partition_memory.sh [ROWS] [CLUSTERS] [RANKS...]
 #
@@ -37,8 +37,8 @@ EOT
 echo "rows=$ROWS clusters=$CLUSTERS file=$(du -h "$DIR/data.h5" | cut -f1) machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB"
 for np in $RANKS; do
   start=$(date +%s.%N)
-  mpirun -n "$np" --oversubscribe build/hlm-mpi fit "$DIR/bench.toml" 2>/dev/null \
-    | grep -E '^(partition|memory):' || true
+  mpirun -n "$np" --oversubscribe build/hlm-mpi fit "$DIR/bench.toml" 2>&1 \
+    | grep -E 'partition:|memory|rows used' || true
   end=$(date +%s.%N)
   printf 'ranks=%s wall=%.2f s\n' "$np" "$(echo "$end - $start" | bc)"
 done

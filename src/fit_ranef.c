@@ -16,11 +16,10 @@ typedef struct term_part {
   int64_t nlab, caplab;
 } term_part;
 
-static hlm_status append_label(term_part *tp, const hlm_design *d, int r,
-                               const hlm_dcluster *c, int l)
+/* Room for n more bytes of labels. */
+static hlm_status reserve_labels(term_part *tp, size_t n)
 {
   hlm_status status = HLM_OK;
-  size_t n = hlm_design_level_label(d, r, c, l, NULL, 0) + 1;
   if (tp->nlab + (int64_t)n > tp->caplab) {
     int64_t cap = 2 * (tp->caplab + (int64_t)n);
     char *grown = realloc(tp->lab, (size_t)cap);
@@ -28,6 +27,16 @@ static hlm_status append_label(term_part *tp, const hlm_design *d, int r,
     tp->lab = grown;
     tp->caplab = cap;
   }
+cleanup:
+  return status;
+}
+
+static hlm_status append_label(term_part *tp, const hlm_design *d, int r,
+                               const hlm_dcluster *c, int l)
+{
+  hlm_status status = HLM_OK;
+  size_t n = hlm_design_level_label(d, r, c, l, NULL, 0) + 1;
+  HLM_TRY(reserve_labels(tp, n));
   hlm_design_level_label(d, r, c, l, tp->lab + tp->nlab, n);
   tp->nlab += (int64_t)n;
 cleanup:
@@ -39,13 +48,7 @@ static hlm_status append_global_label(term_part *tp, const hlm_design *d, int r,
 {
   hlm_status status = HLM_OK;
   size_t n = hlm_design_global_label(d, r, l, NULL, 0) + 1;
-  if (tp->nlab + (int64_t)n > tp->caplab) {
-    int64_t cap = 2 * (tp->caplab + (int64_t)n);
-    char *grown = realloc(tp->lab, (size_t)cap);
-    HLM_CHECK(grown != NULL, HLM_ERR_NOMEM, "out of memory for labels");
-    tp->lab = grown;
-    tp->caplab = cap;
-  }
+  HLM_TRY(reserve_labels(tp, n));
   hlm_design_global_label(d, r, l, tp->lab + tp->nlab, n);
   tp->nlab += (int64_t)n;
 cleanup:
