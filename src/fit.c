@@ -342,6 +342,7 @@ static hlm_status fill_estimates(const hlm_design *d, const hlm_mme_eval *ev,
   f->crit = ev->crit;
   f->pwrss = ev->pwrss;
   /* known SDs: sigma is fixed at 1, not a parameter */
+  f->known_sd = d->known_sd;
   f->sigma = d->known_sd ? 1.0 : sqrt(ev->pwrss / (f->reml ? n - d->p : n));
   f->npar = d->p + d->ntheta + !d->known_sd;
   f->loglik = -0.5 * ev->crit;

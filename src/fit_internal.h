@@ -31,6 +31,7 @@ struct hlm_fit {
   double crit, loglik, aic, bic, sigma, pwrss;
   int npar;
   int singular, converged, evaluations;
+  int known_sd; /* residual SDs given per row: sigma fixed at 1 */
   int nlopt_result;
   double seconds;
   int nterms;

@@ -81,8 +81,13 @@ static void print_random(const hlm_fit *f, FILE *out)
       fprintf(out, "\n");
     }
   }
-  fprintf(out, " %-*s %-*s %10.4g %10.4g\n", wg, "Residual", wn, "",
-          f->sigma * f->sigma, f->sigma);
+  if (f->known_sd) {
+    fprintf(out, " %-*s %-*s %21s\n", wg, "Residual", wn, "",
+            "known (per-row SDs)");
+  } else {
+    fprintf(out, " %-*s %-*s %10.4g %10.4g\n", wg, "Residual", wn, "",
+            f->sigma * f->sigma, f->sigma);
+  }
   fprintf(out, "Number of obs: %" PRId64 ", groups:  ", f->nobs);
   for (int g = 0; g < f->ngroups; g++) {
     fprintf(out, "%s%s, %" PRId64, g ? "; " : "", f->group_name[g],
