@@ -382,6 +382,8 @@ hlm_status hlm_table_read(MPI_Comm comm, const char *path, const char *group,
   MPI_Comm_rank(comm, &r.rank);
   MPI_Comm_size(comm, &r.size);
   *out = NULL;
+  /* the environment may differ between hosts: use one value everywhere */
+  HLM_MPI(MPI_Allreduce(MPI_IN_PLACE, &r.chunk, 1, MPI_INT64_T, MPI_MIN, comm));
   HLM_TRY(open_file(&r));
   HLM_TRY(open_group(&r));
   HLM_TRY(read_columns(&r, names, ncols, out));

@@ -162,6 +162,9 @@ static hlm_status plan_exchange(MPI_Comm comm, const hlm_table *t,
     most = x->scount[r] > most ? x->scount[r] : most;
   }
   x->chunk = shuffle_chunk_rows(x->size);
+  /* the environment may differ between hosts: use one value everywhere */
+  HLM_MPI(
+      MPI_Allreduce(MPI_IN_PLACE, &x->chunk, 1, MPI_INT64_T, MPI_MIN, comm));
   x->rounds = (most + x->chunk - 1) / x->chunk;
   HLM_MPI(
       MPI_Allreduce(MPI_IN_PLACE, &x->rounds, 1, MPI_INT64_T, MPI_MAX, comm));
