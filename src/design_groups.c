@@ -129,18 +129,30 @@ static hlm_status check_nested(MPI_Comm comm, const int64_t *keys,
   int64_t *all = NULL, nuniq = 0;
   HLM_MPI(MPI_Comm_rank(comm, &rank));
   HLM_MPI(MPI_Comm_size(comm, &size));
-  HLM_TRY(hlm_to_int(nkeys, "level keys on a rank", &n));
-  HLM_ALLOC(counts, size);
-  HLM_ALLOC(displs, size);
+  /* local checks, agreed before each collective so no rank is left in it */
+  status = hlm_to_int(nkeys, "level keys on a rank", &n);
+  counts = calloc((size_t)size, sizeof *counts);
+  displs = calloc((size_t)size, sizeof *displs);
+  if (status == HLM_OK && (counts == NULL || displs == NULL)) {
+    status = HLM_ERROR(HLM_ERR_NOMEM, "out of memory checking nesting");
+  }
+  HLM_TRY(hlm_comm_agree(comm, status, "checking nesting", NULL));
   HLM_MPI(MPI_Gather(&n, 1, MPI_INT, counts, 1, MPI_INT, 0, comm));
   int64_t total = 0;
   for (int r = 0; r < size; r++) {
     displs[r] = (int)total;
     total += counts[r];
   }
-  HLM_CHECK(total <= INT32_MAX, HLM_ERR_NOT_IMPLEMENTED,
-            "more than 2^31 levels of %s", rt->group);
-  HLM_ALLOC(all, rank == 0 ? total : 1);
+  if (rank == 0 && total > INT32_MAX) {
+    status = HLM_ERROR(HLM_ERR_NOT_IMPLEMENTED, "more than 2^31 levels of %s",
+                       rt->group);
+  } else {
+    all = calloc(rank == 0 && total > 0 ? (size_t)total : 1, sizeof *all);
+    if (all == NULL) {
+      status = HLM_ERROR(HLM_ERR_NOMEM, "out of memory checking nesting");
+    }
+  }
+  HLM_TRY(hlm_comm_agree(comm, status, "checking nesting", NULL));
   HLM_MPI(MPI_Gatherv(keys, n, MPI_INT64_T, all, counts, displs, MPI_INT64_T, 0,
                       comm));
   if (rank == 0) {

@@ -134,19 +134,30 @@ static hlm_status gather(MPI_Comm comm, const void *mine, int64_t n,
   int *counts = NULL, *displs = NULL;
   HLM_MPI(MPI_Comm_rank(comm, &rank));
   HLM_MPI(MPI_Comm_size(comm, &size));
-  HLM_TRY(hlm_to_int(n, "items gathered from a rank", &cnt));
-  HLM_ALLOC(counts, size);
-  HLM_ALLOC(displs, size);
+  /* local checks, agreed before each collective so no rank is left in it */
+  status = hlm_to_int(n, "items gathered from a rank", &cnt);
+  counts = calloc((size_t)size, sizeof *counts);
+  displs = calloc((size_t)size, sizeof *displs);
+  if (status == HLM_OK && (counts == NULL || displs == NULL)) {
+    status = HLM_ERROR(HLM_ERR_NOMEM, "out of memory gathering results");
+  }
+  HLM_TRY(hlm_comm_agree(comm, status, "gathering the random effects", NULL));
   HLM_MPI(MPI_Gather(&cnt, 1, MPI_INT, counts, 1, MPI_INT, 0, comm));
   *total = 0;
   for (int r = 0; r < size; r++) {
     displs[r] = (int)*total;
     *total += counts[r];
   }
-  HLM_CHECK(rank != 0 || *total <= INT32_MAX, HLM_ERR_NOT_IMPLEMENTED,
-            "too many random effects to gather on rank 0");
-  *all = calloc(rank == 0 && *total > 0 ? (size_t)*total : 1, esize);
-  HLM_CHECK(*all != NULL, HLM_ERR_NOMEM, "out of memory gathering results");
+  if (rank == 0 && *total > INT32_MAX) {
+    status = HLM_ERROR(HLM_ERR_NOT_IMPLEMENTED,
+                       "too many random effects to gather on rank 0");
+  } else {
+    *all = calloc(rank == 0 && *total > 0 ? (size_t)*total : 1, esize);
+    if (*all == NULL) {
+      status = HLM_ERROR(HLM_ERR_NOMEM, "out of memory gathering results");
+    }
+  }
+  HLM_TRY(hlm_comm_agree(comm, status, "gathering the random effects", NULL));
   HLM_MPI(MPI_Gatherv(mine, cnt, type, *all, counts, displs, type, 0, comm));
 cleanup:
   free(counts);
