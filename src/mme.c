@@ -152,10 +152,13 @@ static void add_row(const hlm_design *d, int64_t i, double yi, hlm_xblock *b,
 {
   int q = b->q, p = d->p, h = b->ng + p;
   const double *x = &d->X[i * p];
+  if (b->tree != NULL) {
+    hlm_tree_add_row(b->tree, d, i, b->ZtZ);
+  }
   for (int a = 0; a < e->nl; a++) {
     double va = e->lval[a];
     int ia = e->lidx[a];
-    for (int c = 0; c < e->nl; c++) {
+    for (int c = 0; c < e->nl && b->tree == NULL; c++) {
       b->ZtZ[ia + (size_t)q * e->lidx[c]] += va * e->lval[c];
     }
     for (int col = 0; col < p; col++) {
@@ -249,8 +252,18 @@ static hlm_status cluster_xprod(hlm_mme *m, int64_t j, row_ent *e, double *acc)
   double *Hj = NULL, *hy = NULL, yty = 0.0;
   b->q = c->q;
   HLM_TRY(touched_globals(d, c, b, e));
+  if (!m->force_dense && c->q > 0) {
+    HLM_TRY(hlm_tree_create(d, c, &b->tree));
+  }
   int h = b->ng + p;
-  HLM_ALLOC(b->ZtZ, (size_t)c->q * c->q);
+  if (b->tree != NULL) {
+    HLM_ALLOC(b->ZtZ, b->tree->npanel > 0 ? b->tree->npanel : 1);
+    m->npmax = b->tree->npanel > m->npmax ? b->tree->npanel : m->npmax;
+    m->mmax = b->tree->mmax > m->mmax ? b->tree->mmax : m->mmax;
+  } else {
+    HLM_ALLOC(b->ZtZ, (size_t)c->q * c->q);
+    m->qdense = c->q > m->qdense ? c->q : m->qdense;
+  }
   HLM_ALLOC(b->ZtX, (size_t)c->q * p);
   HLM_ALLOC(b->Zty, c->q);
   HLM_ALLOC(b->ZtG, (size_t)c->q * b->ng);
@@ -260,6 +273,9 @@ static hlm_status cluster_xprod(hlm_mme *m, int64_t j, row_ent *e, double *acc)
     const double *x = &d->X[(c->start + i) * p];
     double yt = d->y[c->start + i] - cblas_ddot(p, x, 1, m->b0, 1);
     row_entries(d, c, c->start + i, e);
+    for (int a = 0; a < e->nl && b->tree != NULL; a++) {
+      e->lidx[a] = b->tree->pos[e->lidx[a]];
+    }
     for (int a = 0; a < e->ngv; a++) {
       const int64_t *hit =
           bsearch(&e->gv[a], b->gidx, (size_t)b->ng, sizeof *b->gidx, cmp_i64);
@@ -282,10 +298,20 @@ static hlm_status mme_alloc_work(hlm_mme *m)
 {
   hlm_status status = HLM_OK;
   size_t q = (size_t)m->qmax, h = (size_t)m->hmax, G = (size_t)m->G;
-  size_t big = q > G ? q : G;
-  HLM_ALLOC(m->C, q * q);
-  HLM_ALLOC(m->M, q * q);
-  HLM_ALLOC(m->Tt, q * q);
+  size_t big = q > G ? q : G, qd = (size_t)m->qdense, mx = (size_t)m->mmax;
+  size_t nlf = 0;
+  for (int r = 0; r < m->d->nterms; r++) {
+    nlf += (size_t)m->d->term[r].k * m->d->term[r].k;
+  }
+  HLM_ALLOC(m->C, qd * qd);
+  HLM_ALLOC(m->M, qd * qd);
+  HLM_ALLOC(m->Tt, qd * qd);
+  HLM_ALLOC(m->tW, m->npmax);
+  HLM_ALLOC(m->tSig, m->npmax);
+  HLM_ALLOC(m->twork, mx * (mx + 128) + 64 * 64);
+  HLM_ALLOC(m->tq, 2 * q);
+  HLM_ALLOC(m->Lf, nlf);
+  HLM_ALLOC(m->Lfoff, m->d->nterms);
   HLM_ALLOC(m->B, q * h);
   HLM_ALLOC(m->w, q);
   HLM_ALLOC(m->WtW, h * h + h);
@@ -373,6 +399,8 @@ hlm_status hlm_mme_create(MPI_Comm comm, const hlm_design *d, hlm_mme **out)
   m->ncl = d->ncl;
   m->dd_type = MPI_DATATYPE_NULL;
   m->dd_sum = MPI_OP_NULL;
+  const char *absorb = getenv("HLM_ABSORB");
+  m->force_dense = absorb != NULL && strcmp(absorb, "dense") == 0;
   HLM_MPI(MPI_Type_contiguous(2, MPI_DOUBLE, &m->dd_type));
   HLM_MPI(MPI_Type_commit(&m->dd_type));
   HLM_MPI(MPI_Op_create(dd_sum_op, 1, &m->dd_sum));
@@ -396,6 +424,7 @@ void hlm_mme_destroy(hlm_mme **mp)
     free(m->blk[j].Zty);
     free(m->blk[j].gidx);
     free(m->blk[j].ZtG);
+    hlm_tree_destroy(&m->blk[j].tree);
   }
   if (m->dd_type != MPI_DATATYPE_NULL) {
     MPI_Type_free(&m->dd_type);
@@ -420,23 +449,15 @@ void hlm_mme_destroy(hlm_mme **mp)
   free(m->WtW);
   free(m->P);
   free(m->Q);
+  free(m->tW);
+  free(m->tSig);
+  free(m->twork);
+  free(m->tq);
+  free(m->Lf);
+  free(m->Lfoff);
   free(m->red);
   free(m);
   *mp = NULL;
-}
-
-/* The k x k lower-triangular factor of term r from theta (column-major
- * lower triangle, lme4's order), into L (k x k, column-major). */
-static void term_factor(const hlm_reterm *rt, const double *theta, double *L)
-{
-  const double *th = &theta[rt->theta_off];
-  int k = rt->k, t = 0;
-  memset(L, 0, (size_t)k * k * sizeof *L);
-  for (int col = 0; col < k; col++) {
-    for (int row = col; row < k; row++) {
-      L[row + k * col] = th[t++];
-    }
-  }
 }
 
 /* The global term holding v_global column gc. */
@@ -464,7 +485,7 @@ static void right_tg(const hlm_design *d, const double *theta,
     int64_t gc = cols ? cols[a] : a;
     const hlm_reterm *rt = global_term(d, gc);
     int k = rt->k;
-    term_factor(rt, theta, L);
+    hlm_term_factor(rt, theta, L);
     for (int e = 0; e < k; e++) {
       for (int i = 0; i < nrows; i++) {
         tmp[i + (size_t)nrows * e] = M[i + (size_t)ldm * (a + e)];
@@ -493,7 +514,7 @@ static void build_Tt(const hlm_design *d, const hlm_dcluster *c,
   for (int r = 0; r < d->nterms; r++) {
     const hlm_reterm *rt = &d->term[r];
     int k = rt->k;
-    term_factor(rt, theta, L);
+    hlm_term_factor(rt, theta, L);
     for (int l = 0; l < c->nlev[r]; l++) {
       int o = c->zoff[r] + l * k;
       for (int a = 0; a < k; a++) {
@@ -519,6 +540,22 @@ static void form_C(hlm_mme *m, const hlm_xblock *b)
   }
 }
 
+/* The tree path of absorb_cluster: B = Z'[Zg T_g X] and w = Z'y~ in the
+ * node order, then T' and L^-1 level by level (mme_tree.c). */
+static hlm_status absorb_tree(hlm_mme *m, const hlm_xblock *b,
+                              const double *theta, double *ld)
+{
+  int q = b->q, p = m->p, ng = b->ng;
+  memcpy(m->B, b->ZtG, (size_t)q * ng * sizeof *m->B);
+  if (ng > 0) {
+    right_tg(m->d, theta, b->gidx, ng, m->B, q, q, m->Q);
+  }
+  memcpy(m->B + (size_t)q * ng, b->ZtX, (size_t)q * p * sizeof *m->B);
+  memcpy(m->w, b->Zty, (size_t)q * sizeof *m->w);
+  return hlm_tree_absorb(b->tree, m->Lf, m->Lfoff, b->ZtZ, m->tW, m->B, ng + p,
+                         m->w, ld);
+}
+
 /* Factor C_jj and form W = L^-1 T'Z'H_j T_G (q x h, in m->B; H_j =
  * [Zg_j X_j], T_G = diag(T_g, I)) and w = L^-1 T'Z'y~. */
 static hlm_status absorb_cluster(hlm_mme *m, int64_t j, const double *theta,
@@ -529,6 +566,9 @@ static hlm_status absorb_cluster(hlm_mme *m, int64_t j, const double *theta,
   int q = b->q, p = m->p, ng = b->ng;
   if (q == 0) {
     return HLM_OK;
+  }
+  if (b->tree != NULL) {
+    return absorb_tree(m, b, theta, ld);
   }
   build_Tt(m->d, &m->d->cl[j], theta, m->Tt);
   form_C(m, b);
@@ -565,6 +605,7 @@ static hlm_status absorb_all(hlm_mme *m, const double *theta)
   size_t G = (size_t)m->G;
   double *acc = m->red, ld = 0.0;
   memset(acc, 0, 2 * (size_t)m->nred * sizeof *acc);
+  hlm_tree_term_factors(m->d, theta, m->Lf, m->Lfoff);
   for (int64_t j = 0; j < m->ncl; j++) {
     const hlm_xblock *b = &m->blk[j];
     int q = b->q, h = b->ng + m->p;
@@ -694,23 +735,31 @@ cleanup:
   return status;
 }
 
-/* cv[i] += diag(K Svi_sub K')_i for K = T_l L^-T W_vg (q x ng). */
+/* cv[i] += diag(K Svi_sub K')_i for K = T_l L^-T W_vg (q x ng; with a
+ * tree, in its node order). */
 static hlm_status global_condvar(hlm_mme *m, const hlm_xblock *b, double s2,
                                  double *cv)
 {
   hlm_status status = HLM_OK;
   int q = b->q, ng = b->ng;
-  double *K = NULL, *KS = NULL, *Ss = NULL;
+  double *K = NULL, *KS = NULL, *Ss = NULL, *tmp = NULL;
   HLM_CHECK(m->Svi != NULL, HLM_ERR_INTERNAL,
             "hlm_mme_global_ranef was not called");
   HLM_ALLOC(K, (size_t)q * ng);
   HLM_ALLOC(KS, (size_t)q * ng);
   HLM_ALLOC(Ss, (size_t)ng * ng);
   memcpy(m->P, m->B, (size_t)q * ng * sizeof *m->P);
-  cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, q,
-              ng, 1.0, m->C, q, m->P, q);
-  cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, q, ng, q, 1.0, m->Tt, q,
-              m->P, q, 0.0, K, q);
+  if (b->tree != NULL) {
+    HLM_ALLOC(tmp, (size_t)b->tree->mmax * ng);
+    hlm_tree_solve_lt(b->tree, m->tW, m->P, ng, tmp);
+    hlm_tree_apply_t(b->tree, m->Lf, m->Lfoff, m->P, ng);
+    memcpy(K, m->P, (size_t)q * ng * sizeof *K);
+  } else {
+    cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit,
+                q, ng, 1.0, m->C, q, m->P, q);
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, q, ng, q, 1.0, m->Tt,
+                q, m->P, q, 0.0, K, q);
+  }
   for (int c = 0; c < ng; c++) {
     for (int a = 0; a < ng; a++) {
       Ss[a + (size_t)ng * c] = m->Svi[b->gidx[a] + m->qg * b->gidx[c]];
@@ -725,6 +774,36 @@ cleanup:
   free(K);
   free(KS);
   free(Ss);
+  free(tmp);
+  return status;
+}
+
+/* The tree path of hlm_mme_cluster_ranef, from m->w = w - W g: v = L^-T w,
+ * u = T v and diag(sigma2 T C_jj^-1 T') by the selected inverse, mapped
+ * back from the node order. */
+static hlm_status tree_ranef(hlm_mme *m, const hlm_xblock *b, double s2,
+                             double *u, double *cv)
+{
+  hlm_status status = HLM_OK;
+  const hlm_tree *t = b->tree;
+  double *tmp = NULL, *dg = m->tq;
+  HLM_ALLOC(tmp, t->mmax);
+  hlm_tree_solve_lt(t, m->tW, m->w, 1, tmp);
+  hlm_tree_apply_t(t, m->Lf, m->Lfoff, m->w, 1);
+  HLM_TRY(
+      hlm_tree_diag_inverse(t, m->Lf, m->Lfoff, m->tW, m->tSig, m->twork, dg));
+  for (int i = 0; i < b->q; i++) {
+    dg[i] *= s2;
+  }
+  if (b->ng > 0) {
+    HLM_TRY(global_condvar(m, b, s2, dg));
+  }
+  for (int i = 0; i < b->q; i++) {
+    u[i] = m->w[t->pos[i]];
+    cv[i] = dg[t->pos[i]];
+  }
+cleanup:
+  free(tmp);
   return status;
 }
 
@@ -739,6 +818,7 @@ hlm_status hlm_mme_cluster_ranef(hlm_mme *m, int64_t j, const double *theta,
   if (q == 0) {
     return HLM_OK;
   }
+  hlm_tree_term_factors(m->d, theta, m->Lf, m->Lfoff);
   HLM_TRY(absorb_cluster(m, j, theta, &ld));
   /* L' v = w - W (v_global, beta - b0);  u = T v */
   for (int a = 0; a < ng; a++) {
@@ -748,6 +828,10 @@ hlm_status hlm_mme_cluster_ranef(hlm_mme *m, int64_t j, const double *theta,
               beta, 1, 1.0, m->w, 1);
   cblas_dgemv(CblasColMajor, CblasNoTrans, q, p, 1.0, m->B + (size_t)q * ng, q,
               m->b0, 1, 1.0, m->w, 1);
+  if (b->tree != NULL) {
+    HLM_TRY(tree_ranef(m, b, sigma2, u, cv));
+    goto cleanup;
+  }
   cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, q, m->C, q,
               m->w, 1);
   cblas_dgemv(CblasColMajor, CblasTrans, q, q, 1.0, m->Tt, q, m->w, 1, 0.0, u,
@@ -804,7 +888,7 @@ hlm_status hlm_mme_global_ranef(hlm_mme *m, const double *theta, double sigma2,
   for (int64_t a = 0; a < qg;) {
     const hlm_reterm *rt = global_term(d, a);
     int k = rt->k;
-    term_factor(rt, theta, L);
+    hlm_term_factor(rt, theta, L);
     for (int e = 0; e < k && u; e++) {
       double su = 0.0, sv = 0.0;
       for (int f = 0; f <= e; f++) {

@@ -9,17 +9,20 @@
 #include <mpi.h>
 
 #include "design_internal.h"
+#include "mme_tree.h"
 
 /* One cluster's cross-products.  Column-major; q = columns of Z_j. */
 typedef struct hlm_xblock {
   int q;
-  double *ZtZ;   /* q x q, both triangles */
-  double *ZtX;   /* q x p */
-  double *Zty;   /* q */
-  int ng;        /* global random-effect columns the cluster touches */
-  int64_t *gidx; /* ng: their positions in v_global, ascending */
-  double *ZtG;   /* q x ng: Z_j' Z_global,j on those columns (sparse
-                    coupling: only the crossed levels the cluster has) */
+  hlm_tree *tree; /* nested local terms: the node layout (rows of ZtX, Zty
+                     and ZtG in its column order), or NULL: dense */
+  double *ZtZ;    /* tree: its panels; dense: q x q, both triangles */
+  double *ZtX;    /* q x p */
+  double *Zty;    /* q */
+  int ng;         /* global random-effect columns the cluster touches */
+  int64_t *gidx;  /* ng: their positions in v_global, ascending */
+  double *ZtG;    /* q x ng: Z_j' Z_global,j on those columns (sparse
+                     coupling: only the crossed levels the cluster has) */
 } hlm_xblock;
 
 /* Sums over clusters are accumulated in double-double (hi, lo) pairs and
@@ -47,9 +50,15 @@ typedef struct hlm_mme {
   double *Svi; /* qg x qg: S_vv^-1 (hlm_mme_global_ranef), or NULL */
   int64_t ncl;
   hlm_xblock *blk;
-  int qmax, hmax; /* largest q_j; largest ng_j + p */
-  /* work space, qmax- and hmax-sized */
-  double *C, *M, *B, *w, *Tt, *WtW, *P, *Q;
+  int qmax, hmax;  /* largest q_j; largest ng_j + p */
+  int qdense;      /* largest q_j of the clusters absorbed densely */
+  size_t npmax;    /* largest tree: panel doubles */
+  int mmax;        /* largest tree: ancestor columns */
+  int force_dense; /* HLM_ABSORB=dense: no trees (a testing knob) */
+  double *Lf;      /* the terms' factors at the current theta */
+  size_t *Lfoff;   /* nterms: their offsets in Lf */
+  /* work space: C, M, Tt qdense^2; B, P q x h; tW, tSig npmax */
+  double *C, *M, *B, *w, *Tt, *WtW, *P, *Q, *tW, *tSig, *twork, *tq;
   int64_t *hidx;
   int nred;    /* reduced values: W'W (G x G), W'w (G), w'w, ld, failed */
   double *red; /* nred (hi, lo) pairs */
