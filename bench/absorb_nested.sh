@@ -29,7 +29,7 @@ run() { # classes path
     "$HLM" --quiet "$toml" 2>/dev/null)
   t1=$(date +%s.%N)
   local ev
-  ev=$(printf '%s\n' "$out" | sed -n 's/.*BOBYQA, \([0-9]*\) evaluations.*/\1/p')
+  ev=$(printf '%s\n' "$out" | sed -n 's/.*, \([0-9]*\) evaluations.*/\1/p')
   printf '%s %s %s %.3f %s\n' "$1" "$((20 * $1 * 4))" "$2" \
     "$(echo "$t1 - $t0" | bc)" "$ev"
 }

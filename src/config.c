@@ -371,6 +371,9 @@ static hlm_status walk_top(validator *v, const hlm_toml_value *root, size_t i)
   if (sec->array && strcmp(name, "contrast") == 0) {
     return hlm_config_read_contrasts(v->cfg, v->file, val, line, col);
   }
+  if (sec->array && strcmp(name, "lrt") == 0) {
+    return hlm_config_read_lrts(v->cfg, v->file, val, line, col);
+  }
   if (hlm_toml_value_type(val) != HLM_TOML_TABLE) {
     return HLM_ERROR(HLM_ERR_CONFIG,
                      "%s:%d:%d: `%s` must be a table, written [%s], not a %s",
@@ -439,6 +442,12 @@ static hlm_status validate(validator *v, const hlm_toml_doc *doc)
   HLM_TRY(require(v, "data", "file", "file = \"survey.h5\""));
   HLM_TRY(require(v, "model", "formula",
                   "formula = \"score ~ ses + (1 | school)\""));
+  if (v->cfg && v->cfg->results_fitted && v->cfg->results == NULL) {
+    status = HLM_ERROR(HLM_ERR_CONFIG,
+                       "%s: [output] fitted = true needs [output] results, "
+                       "the HDF5 file the fitted values go to",
+                       v->file);
+  }
 cleanup:
   return status;
 }
@@ -531,6 +540,7 @@ void hlm_config_destroy(hlm_config **cfg)
     }
   }
   hlm_config_free_contrasts(*cfg);
+  hlm_config_free_lrts(*cfg);
   free((*cfg)->path);
   free((*cfg)->given);
   free(*cfg);
@@ -559,6 +569,9 @@ static void print_value(const hlm_config *cfg, const hlm_key_spec *k, FILE *out)
   case KEY_FLOAT:
   case KEY_REAL:
     fprintf(out, "%g", *(const double *)dst);
+    break;
+  case KEY_BOOL:
+    fprintf(out, "%s", *(const int *)dst ? "true" : "false");
     break;
   default:
     fprintf(out, "?");

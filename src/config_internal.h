@@ -68,4 +68,10 @@ hlm_status hlm_config_read_contrasts(hlm_config *cfg, const char *file,
 /* Local.  Free cfg's contrasts (cfg->contrast NULL, ncontrast 0). */
 void hlm_config_free_contrasts(hlm_config *cfg);
 
+/* Local.  The [[lrt]] tables (src/config_lrt.c), as the contrasts. */
+hlm_status hlm_config_read_lrts(hlm_config *cfg, const char *file,
+                                const hlm_toml_value *array, int line, int col);
+/* Local.  Free cfg's tests (cfg->lrt NULL, nlrt 0). */
+void hlm_config_free_lrts(hlm_config *cfg);
+
 #endif /* HLM_CONFIG_INTERNAL_H */

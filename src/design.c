@@ -50,6 +50,10 @@ static hlm_status check_columns(const hlm_formula *f, const hlm_table *t)
   for (int i = 0; i < hlm_formula_var_count(f); i++) {
     const hlm_formula_var *v = hlm_formula_variable(f, i);
     const hlm_column *c = hlm_table_find(t, v->name);
+    if (v->derived != HLM_FORMULA_COLUMN ||
+        v->roles == HLM_FORMULA_ROLE_SOURCE) {
+      continue; /* checked by hlm_design_derived, naming the term */
+    }
     if (c == NULL) {
       status = hlm_formula_error_at(f, v->offset, HLM_ERR_DATA,
                                     "the data has no column '%s'", v->name);
@@ -189,8 +193,8 @@ static hlm_status term_layout(MPI_Comm comm, const hlm_formula *f,
     hlm_reterm *rt = &d->term[r];
     const hlm_formula_random *fr =
         hlm_formula_random_term(f, rt->formula_index);
-    HLM_TRY(
-        hlm_mm_build(comm, f, t, fr->intercept, fr->term, fr->nterms, &rt->mm));
+    HLM_TRY(hlm_mm_build(comm, f, t, d->dvals, fr->intercept, fr->term,
+                         fr->nterms, &rt->mm));
     rt->k = rt->mm.ncols;
     HLM_CHECK(rt->k > 0, HLM_ERR_DATA, "random term for %s has no columns",
               rt->group);
@@ -249,8 +253,12 @@ static hlm_status design_build(MPI_Comm comm, const hlm_formula *f,
   for (int j = 0; j < nfixed; j++) {
     fixed[j] = *hlm_formula_fixed_term(f, j);
   }
-  status = hlm_mm_build(comm, f, t, hlm_formula_has_intercept(f), fixed, nfixed,
-                        &d->xmm);
+  d->ndvals = hlm_formula_var_count(f);
+  status = hlm_design_derived(comm, f, t, cl, &d->dvals);
+  if (status == HLM_OK) {
+    status = hlm_mm_build(comm, f, t, d->dvals, hlm_formula_has_intercept(f),
+                          fixed, nfixed, &d->xmm);
+  }
   free(fixed);
   HLM_TRY(status);
   d->p = d->xmm.ncols;
@@ -347,6 +355,7 @@ void hlm_design_destroy(hlm_design **dp)
   free(d->factor_name);
   free(d->factor_nlev);
   free(d->sqrtw);
+  hlm_design_derived_free(&d->dvals, d->ndvals);
   free(d);
   *dp = NULL;
 }

@@ -14,14 +14,16 @@
 
 /* One variable of a model-matrix term. */
 typedef struct hlm_mm_var {
-  int col;        /* column of the table */
-  int fvar;       /* index among the formula's variables */
-  int factor;     /* 1 when categorical */
-  int contrasts;  /* factor: 1 = treatment contrasts, 0 = indicators */
-  int32_t *upos;  /* factor: code -> position among used levels, or -1 */
-  int32_t nused;  /* factor: levels that occur in the data */
-  int32_t *used;  /* factor: codes of the used levels, ascending */
-  int32_t ncodes; /* factor: number of codes (table levels) */
+  int col;            /* column of the table */
+  int fvar;           /* index among the formula's variables */
+  int factor;         /* 1 when categorical */
+  int contrasts;      /* factor: 1 = treatment contrasts, 0 = indicators */
+  int32_t *upos;      /* factor: code -> position among used levels, or -1 */
+  int32_t nused;      /* factor: levels that occur in the data */
+  int32_t *used;      /* factor: codes of the used levels, ascending */
+  int32_t ncodes;     /* factor: number of codes (table levels) */
+  const double *dval; /* a derived variable (cwc(x, g), ...): its values
+                         per row, owned by the design; col is then -1 */
 } hlm_mm_var;
 
 /* One term (a variable or an interaction) of a model matrix. */
@@ -44,10 +46,12 @@ typedef struct hlm_mm {
 /* Collective on comm.  Build the column layout for `intercept` plus the
  * terms term[0..nterms), with R's coding rules (treatment contrasts where
  * the term's margin is in the model, indicators otherwise) and the levels
- * used on any rank. */
+ * used on any rank.  dvals[v] holds the values of derived formula variable
+ * v (hlm_design_derived; dvals may be NULL when f has none); the layout
+ * keeps pointers into it. */
 hlm_status hlm_mm_build(MPI_Comm comm, const hlm_formula *f, const hlm_table *t,
-                        int intercept, const hlm_formula_term *term, int nterms,
-                        hlm_mm *mm);
+                        double *const *dvals, int intercept,
+                        const hlm_formula_term *term, int nterms, hlm_mm *mm);
 void hlm_mm_free(hlm_mm *mm);
 /* Local.  Row i of the model matrix into out[0..ncols). */
 void hlm_mm_row(const hlm_mm *mm, const hlm_table *t, int64_t i, double *out);
@@ -115,7 +119,24 @@ struct hlm_design {
                      X, y and zval are already multiplied by them */
   double sumlogw; /* sum of log w_i over all ranks (0 without weights) */
   int known_sd;   /* 1: w_i = 1 / sd_i^2 from [data] known_sd, sigma = 1 */
+  double **dvals; /* per formula variable: a derived variable's values on
+                     this rank's rows (design_derived.c), else NULL */
+  int ndvals;     /* formula variables (entries of dvals) */
 };
+
+/* ---- derived variables (design_derived.c) -------------------------------- */
+
+/* Collective on comm.  The values, on this rank's rows of t (grouped into
+ * the clusters cl), of every derived variable of f: cmean(x, g), cwc(x, g)
+ * and gmc(x) (docs/formula.md).  (*out)[v] for formula variable v; NULL for
+ * data columns.  Errors, agreed on all ranks and naming the term: an
+ * argument missing from the table, a categorical x, a numeric g, a missing
+ * value (HLM_ERR_DATA).  Free with hlm_design_derived_free. */
+hlm_status hlm_design_derived(MPI_Comm comm, const hlm_formula *f,
+                              const hlm_table *t, const hlm_clusters *cl,
+                              double ***out);
+/* Local.  NULL-safe; sets *vals to NULL. */
+void hlm_design_derived_free(double ***vals, int n);
 
 /* ---- grouping factors (design_groups.c) ---------------------------------- */
 

@@ -107,17 +107,18 @@ static int var_width(const hlm_mm_var *v)
   return v->contrasts ? v->nused - 1 : v->nused;
 }
 
-/* Name of column `idx` of term tm: variables joined by ':', first fastest. */
-static hlm_status mm_col_name(const hlm_table *t, const hlm_mm_term *tm,
-                              int idx, char **out)
+/* Name of column `idx` of term tm: variables joined by ':', first fastest;
+ * a factor's name followed by the level's label. */
+static hlm_status mm_col_name(const hlm_formula *f, const hlm_table *t,
+                              const hlm_mm_term *tm, int idx, char **out)
 {
   hlm_status status = HLM_OK;
   size_t len = 1;
   char *s = NULL;
   for (int k = 0; k < tm->nvars; k++) {
-    const hlm_column *c = hlm_table_column(t, tm->v[k].col);
-    len += strlen(c->name) + 1;
+    len += strlen(hlm_formula_variable(f, tm->v[k].fvar)->name) + 1;
     if (tm->v[k].factor) {
+      const hlm_column *c = hlm_table_column(t, tm->v[k].col);
       int w = var_width(&tm->v[k]);
       int pos = idx % w + (tm->v[k].contrasts ? 1 : 0);
       len += strlen(c->levels[tm->v[k].used[pos]]);
@@ -125,13 +126,13 @@ static hlm_status mm_col_name(const hlm_table *t, const hlm_mm_term *tm,
   }
   HLM_ALLOC(s, len);
   for (int k = 0; k < tm->nvars; k++) {
-    const hlm_column *c = hlm_table_column(t, tm->v[k].col);
     int w = var_width(&tm->v[k]);
     if (k > 0) {
       strcat(s, ":");
     }
-    strcat(s, c->name);
+    strcat(s, hlm_formula_variable(f, tm->v[k].fvar)->name);
     if (tm->v[k].factor) {
+      const hlm_column *c = hlm_table_column(t, tm->v[k].col);
       int pos = idx % w + (tm->v[k].contrasts ? 1 : 0);
       strcat(s, c->levels[tm->v[k].used[pos]]);
     }
@@ -143,8 +144,8 @@ cleanup:
 }
 
 static hlm_status mm_term_vars(MPI_Comm comm, const hlm_formula *f,
-                               const hlm_table *t, const hlm_formula_term *ft,
-                               hlm_mm_term *tm)
+                               const hlm_table *t, double *const *dvals,
+                               const hlm_formula_term *ft, hlm_mm_term *tm)
 {
   hlm_status status = HLM_OK;
   HLM_ALLOC(tm->v, ft->nvars);
@@ -153,6 +154,13 @@ static hlm_status mm_term_vars(MPI_Comm comm, const hlm_formula *f,
     hlm_mm_var *v = &tm->v[k];
     const hlm_formula_var *fv = hlm_formula_variable(f, ft->var[k]);
     v->fvar = ft->var[k];
+    if (fv->derived != HLM_FORMULA_COLUMN) {
+      v->col = -1;
+      v->dval = dvals ? dvals[ft->var[k]] : NULL;
+      HLM_CHECK(v->dval != NULL, HLM_ERR_INTERNAL,
+                "the values of `%s` were not computed", fv->name);
+      continue;
+    }
     v->col = table_col(t, ft->name[k]);
     if (v->col < 0) {
       status = hlm_formula_error_at(f, fv->offset, HLM_ERR_DATA,
@@ -168,7 +176,7 @@ cleanup:
   return status;
 }
 
-static hlm_status mm_names(const hlm_table *t, hlm_mm *mm)
+static hlm_status mm_names(const hlm_formula *f, const hlm_table *t, hlm_mm *mm)
 {
   hlm_status status = HLM_OK;
   HLM_ALLOC(mm->name, mm->ncols);
@@ -178,7 +186,7 @@ static hlm_status mm_names(const hlm_table *t, hlm_mm *mm)
   }
   for (int j = 0; j < mm->nterms; j++) {
     for (int c = 0; c < mm->t[j].ncols; c++) {
-      HLM_TRY(mm_col_name(t, &mm->t[j], c, &mm->name[mm->t[j].off + c]));
+      HLM_TRY(mm_col_name(f, t, &mm->t[j], c, &mm->name[mm->t[j].off + c]));
     }
   }
 cleanup:
@@ -186,8 +194,8 @@ cleanup:
 }
 
 hlm_status hlm_mm_build(MPI_Comm comm, const hlm_formula *f, const hlm_table *t,
-                        int intercept, const hlm_formula_term *term, int nterms,
-                        hlm_mm *mm)
+                        double *const *dvals, int intercept,
+                        const hlm_formula_term *term, int nterms, hlm_mm *mm)
 {
   hlm_status status = HLM_OK;
   memset(mm, 0, sizeof *mm);
@@ -195,7 +203,7 @@ hlm_status hlm_mm_build(MPI_Comm comm, const hlm_formula *f, const hlm_table *t,
   HLM_ALLOC(mm->t, nterms);
   mm->nterms = nterms;
   for (int j = 0; j < nterms; j++) {
-    HLM_TRY(mm_term_vars(comm, f, t, &term[j], &mm->t[j]));
+    HLM_TRY(mm_term_vars(comm, f, t, dvals, &term[j], &mm->t[j]));
     for (int k = 0; k < term[j].nvars; k++) {
       mm->t[j].v[k].contrasts = term_code_contrasts(term, j, term[j].var[k]);
     }
@@ -212,7 +220,7 @@ hlm_status hlm_mm_build(MPI_Comm comm, const hlm_formula *f, const hlm_table *t,
     }
     mm->ncols += mm->t[j].ncols;
   }
-  HLM_TRY(mm_names(t, mm));
+  HLM_TRY(mm_names(f, t, mm));
 cleanup:
   return status;
 }
@@ -254,6 +262,10 @@ void hlm_mm_row(const hlm_mm *mm, const hlm_table *t, int64_t i, double *out)
     double val = 1.0;
     for (int k = 0; k < tm->nvars && !zero; k++) {
       const hlm_mm_var *v = &tm->v[k];
+      if (v->dval) {
+        val *= v->dval[i];
+        continue;
+      }
       const hlm_column *c = hlm_table_column(t, v->col);
       if (!v->factor) {
         val *= numeric_value(c, i);

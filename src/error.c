@@ -30,6 +30,7 @@ static const char *const status_names[HLM_STATUS_COUNT] = {
     [HLM_ERR_NOMEM] = "out of memory",
     [HLM_ERR_INTERNAL] = "internal error",
     [HLM_ERR_OTHER_RANK] = "failure on another rank",
+    [HLM_STOPPED] = "stopped with a checkpoint",
 };
 
 const char *hlm_strerror(hlm_status status)
@@ -66,6 +67,8 @@ int hlm_status_exit_code(hlm_status status)
   case HLM_ERR_MPI:
   case HLM_ERR_OTHER_RANK:
     return 9;
+  case HLM_STOPPED:
+    return 10;
   default:
     return 1; /* internal error, invalid argument: a bug */
   }

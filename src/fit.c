@@ -8,11 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "fit_internal.h"
+#include "fit_newton.h"
 #include "hlm/comm.h"
+#include "hlm/runlog.h"
+#include "mme_grad.h"
 
 /* Commands rank 0 broadcasts before each evaluation. */
-enum { CMD_STOP = 0, CMD_EVAL = 1 };
+enum { CMD_STOP = 0, CMD_EVAL = 1, CMD_EVAL_GRAD = 2 };
 
 void hlm_fit_options_default(hlm_fit_options *o)
 {
@@ -22,6 +26,21 @@ void hlm_fit_options_default(hlm_fit_options *o)
   o->xtol_abs = 1e-10;
   o->maxeval = 100000;
   o->theta0 = NULL;
+  o->checkpoint = NULL;
+  o->checkpoint_interval = 0;
+  o->stop_after = 0;
+  o->resume = 0;
+  const char *opt = getenv("HLM_OPTIMIZER");
+  o->optimizer =
+      opt && !strcmp(opt, "newton") ? HLM_FIT_NEWTON : HLM_FIT_BOBYQA;
+}
+
+const char *hlm_fit_optimizer_name(const hlm_fit *f)
+{
+  static const char *const names[] = {
+      "NLopt LN_BOBYQA", "quasi-Newton (analytic gradient)",
+      "quasi-Newton (analytic gradient), finished by NLopt LN_BOBYQA"};
+  return names[f->optimizer >= 0 && f->optimizer <= 2 ? f->optimizer : 0];
 }
 
 hlm_status hlm_fit_strdup(const char *s, char **out)
@@ -61,17 +80,54 @@ typedef struct driver {
   hlm_status status;
   int nevals;
   nlopt_opt opt;
+  hlm_ckpt ck;      /* rank 0: the record (ck.path NULL: no checkpoints) */
+  int caught;       /* a rank caught SIGTERM or SIGUSR1 (agreed) */
+  double *grad, *A; /* CMD_EVAL_GRAD: the gradient and A_r (mme_grad.h) */
+  int gok;
+  int handover; /* newton: BOBYQA finished the fit */
 } driver;
 
 /* Collective: every rank evaluates the criterion at buf[1..]. */
 static hlm_status eval_bcast(driver *dr)
 {
   hlm_status status = HLM_OK;
+  /* progress hook (issue 16): the job log's progress lines and phase
+   * timing live in runlog.c; local, no communication */
+  hlm_log_progress(dr->comm, dr->nevals, dr->ev.crit, dr->buf[0] == CMD_STOP);
   HLM_MPI(MPI_Bcast(dr->buf, dr->ntheta + 1, MPI_DOUBLE, 0, dr->comm));
-  if (dr->buf[0] == CMD_EVAL) {
+  if (dr->buf[0] != CMD_STOP) {
     dr->nevals++;
     HLM_TRY(hlm_mme_evaluate(dr->m, &dr->buf[1], dr->reml, &dr->ev));
+    if (dr->buf[0] == CMD_EVAL_GRAD) {
+      HLM_TRY(hlm_mme_gradient(dr->m, &dr->buf[1], dr->reml, &dr->ev, dr->grad,
+                               dr->A, &dr->gok));
+    }
+    if (dr->ck.path) {
+      HLM_TRY(hlm_ckpt_signal_agree(dr->comm, &dr->caught));
+    }
   }
+cleanup:
+  return status;
+}
+
+/* Rank 0, after an evaluation: record it; write a checkpoint when due, and
+ * stop (HLM_STOPPED) on a signal or after stop_after evaluations. */
+static hlm_status checkpoint_step(driver *dr, const double *theta)
+{
+  hlm_status status = HLM_OK;
+  hlm_ckpt *c = &dr->ck;
+  HLM_TRY(hlm_ckpt_record(c, theta, dr->ev.crit));
+  int stop = dr->caught || (c->stop_after > 0 && c->pos >= c->stop_after);
+  if (stop || (c->interval > 0 && c->n - c->written >= c->interval)) {
+    HLM_TRY(hlm_ckpt_write(c));
+    hlm_log_event(dr->comm, stop ? HLM_LOG_NORMAL : HLM_LOG_VERBOSE,
+                  "checkpoint: %d evaluations written to %s", c->n, c->path);
+  }
+  HLM_CHECK(!stop, HLM_STOPPED,
+            "after %d evaluations (%s); %s holds them: continue with "
+            "--resume",
+            c->pos, dr->caught ? "a signal" : "--stop-after-iterations",
+            c->path);
 cleanup:
   return status;
 }
@@ -79,10 +135,23 @@ cleanup:
 static double objective(unsigned n, const double *x, double *grad, void *data)
 {
   driver *dr = data;
+  double crit = 0.0;
+  int hit = 0;
   (void)grad;
-  dr->buf[0] = CMD_EVAL;
-  memcpy(&dr->buf[1], x, n * sizeof *x);
-  dr->status = eval_bcast(dr);
+  if (dr->ck.path) { /* resume: answer from the record first */
+    dr->status = hlm_ckpt_replay(&dr->ck, x, &crit, &hit);
+    if (dr->status == HLM_OK && hit) {
+      return crit;
+    }
+  }
+  if (dr->status == HLM_OK) {
+    dr->buf[0] = CMD_EVAL;
+    memcpy(&dr->buf[1], x, n * sizeof *x);
+    dr->status = eval_bcast(dr);
+  }
+  if (dr->status == HLM_OK && dr->ck.path) {
+    dr->status = checkpoint_step(dr, x);
+  }
   if (dr->status != HLM_OK) {
     nlopt_force_stop(dr->opt);
     return HUGE_VAL;
@@ -122,24 +191,103 @@ cleanup:
   return status;
 }
 
+/* fit_newton.h's callback: criterion and gradient on every rank. */
+static hlm_status newton_eval(void *ctx, const double *theta, double *f,
+                              double *grad, double *A, int *gok)
+{
+  hlm_status status = HLM_OK;
+  driver *dr = ctx;
+  dr->buf[0] = CMD_EVAL_GRAD;
+  memcpy(&dr->buf[1], theta, (size_t)dr->ntheta * sizeof *theta);
+  HLM_TRY(eval_bcast(dr));
+  *f = dr->ev.crit;
+  memcpy(grad, dr->grad, (size_t)dr->ntheta * sizeof *grad);
+  for (int r = 0, o = 0; r < dr->m->d->nterms; r++) {
+    int kk = dr->m->d->term[r].k * dr->m->d->term[r].k;
+    memcpy(A + o, dr->A + o, (size_t)kk * sizeof *A);
+    o += kk;
+  }
+  *gok = dr->gok;
+cleanup:
+  return status;
+}
+
+/* Rank 0: the quasi-Newton optimizer (fit_newton.c), finished by BOBYQA
+ * when it hands over; *conv says whether it converged. */
+static hlm_status newton_root(driver *dr, const hlm_fit_options *o,
+                              const double *lb, double *theta, int *result,
+                              int *conv)
+{
+  hlm_status status = HLM_OK;
+  hlm_newton_result res;
+  double fmin = 0.0;
+  HLM_CHECK(dr->ck.path == NULL, HLM_ERR_NOT_IMPLEMENTED,
+            "checkpoints with [estimation] optimizer = \"newton\" are not "
+            "implemented yet (issue 7)");
+  HLM_TRY(hlm_newton_optimize(dr->m->d, lb, o->maxeval, newton_eval, dr, theta,
+                              dr->grad, &res));
+  *result = res.converged ? NLOPT_SUCCESS : NLOPT_MAXEVAL_REACHED;
+  *conv = res.converged;
+  hlm_log_event(dr->comm, res.handover ? HLM_LOG_NORMAL : HLM_LOG_VERBOSE,
+                "quasi-Newton: %d iterations, %d evaluations, %d EM steps, "
+                "largest projected gradient entry %.3g%s",
+                res.iterations, res.evaluations, res.em_steps, res.pgnorm,
+                res.handover ? "; a correlated term's factor neared a zero "
+                               "diagonal: BOBYQA finishes the fit"
+                             : "");
+  dr->handover = res.handover;
+  if (res.handover && res.evaluations < o->maxeval) {
+    hlm_fit_options ob = *o;
+    ob.maxeval = o->maxeval - res.evaluations;
+    HLM_TRY(optimize_root(dr, &ob, lb, theta, &fmin, result));
+    *conv = *result != NLOPT_MAXEVAL_REACHED;
+  } else if (!res.converged) {
+    hlm_log_event(dr->comm, HLM_LOG_NORMAL,
+                  "warning: the quasi-Newton optimizer did not converge: %d "
+                  "iterations, %d evaluations, criterion %.10g, largest "
+                  "projected gradient entry %.3g",
+                  res.iterations, res.evaluations, res.fmin, res.pgnorm);
+  }
+cleanup:
+  return status;
+}
+
 /* Collective.  Optimize; every rank ends with rank 0's theta. */
 static hlm_status optimize(driver *dr, const hlm_fit_options *o,
                            const double *lb, double *theta, hlm_fit *f)
 {
   hlm_status status = HLM_OK, local = HLM_OK;
-  int rank = 0, result = 0;
+  int rank = 0, res[3] = {0, 0, 0}, nA = 0;
   double fmin = 0.0;
   HLM_MPI(MPI_Comm_rank(dr->comm, &rank));
+  for (int r = 0; r < dr->m->d->nterms; r++) {
+    nA += dr->m->d->term[r].k * dr->m->d->term[r].k;
+  }
+  HLM_ALLOC(dr->grad, dr->ntheta);
+  HLM_ALLOC(dr->A, nA);
+  if (rank == 0 && o->optimizer == HLM_FIT_NEWTON) {
+    local = newton_root(dr, o, lb, theta, &res[0], &res[1]);
+  } else if (rank == 0) {
+    local = optimize_root(dr, o, lb, theta, &fmin, &res[0]);
+    res[1] = res[0] != NLOPT_MAXEVAL_REACHED;
+  }
   if (rank == 0) {
-    local = optimize_root(dr, o, lb, theta, &fmin, &result);
+    res[2] = o->optimizer == HLM_FIT_NEWTON ? 1 + dr->handover : 0;
     dr->buf[0] = CMD_STOP;
+    dr->buf[1] = local == HLM_STOPPED; /* the others stop the same way */
     HLM_TRY(eval_bcast(dr));
   } else {
     do {
       local = eval_bcast(dr);
-    } while (local == HLM_OK && dr->buf[0] == CMD_EVAL);
+    } while (local == HLM_OK && dr->buf[0] != CMD_STOP);
+    if (local == HLM_OK && dr->buf[1] == 1.0) {
+      local = HLM_ERROR(HLM_STOPPED,
+                        "rank 0 wrote the checkpoint %s: continue with "
+                        "--resume",
+                        o->checkpoint);
+    }
     /* an evaluation that failed failed everywhere: wait for the stop */
-    while (local != HLM_OK && local != HLM_ERR_MPI && dr->buf[0] == CMD_EVAL) {
+    while (local != HLM_OK && local != HLM_ERR_MPI && dr->buf[0] != CMD_STOP) {
       if (eval_bcast(dr) == HLM_ERR_MPI) {
         break;
       }
@@ -147,11 +295,18 @@ static hlm_status optimize(driver *dr, const hlm_fit_options *o,
   }
   HLM_TRY(hlm_comm_agree(dr->comm, local, "optimization", NULL));
   HLM_MPI(MPI_Bcast(theta, dr->ntheta, MPI_DOUBLE, 0, dr->comm));
-  HLM_MPI(MPI_Bcast(&result, 1, MPI_INT, 0, dr->comm));
-  f->nlopt_result = result;
-  f->converged = result != NLOPT_MAXEVAL_REACHED;
-  f->evaluations = dr->nevals;
+  HLM_MPI(MPI_Bcast(res, 3, MPI_INT, 0, dr->comm));
+  f->nlopt_result = res[0];
+  f->converged = res[1];
+  f->optimizer = res[2];
+  /* evaluations made, and replayed from a checkpoint (rank 0 knows) */
+  int replayed = dr->ck.nreplay;
+  HLM_MPI(MPI_Bcast(&replayed, 1, MPI_INT, 0, dr->comm));
+  f->evaluations = dr->nevals + replayed;
 cleanup:
+  free(dr->grad);
+  free(dr->A);
+  dr->grad = dr->A = NULL;
   return status;
 }
 
@@ -355,6 +510,39 @@ cleanup:
   return status;
 }
 
+/* Collective.  Checkpoints when o asks for them: signals caught on every
+ * rank, the record (and with o->resume, the checkpoint read) on rank 0. */
+static hlm_status checkpoint_setup(MPI_Comm comm, const hlm_design *d,
+                                   const hlm_fit_options *o, driver *dr)
+{
+  hlm_status status = HLM_OK;
+  int rank = 0;
+  HLM_CHECK(o->checkpoint || (!o->resume && o->stop_after == 0), HLM_ERR_USAGE,
+            "--resume and --stop-after-iterations need a checkpoint file: "
+            "set [checkpoint] path in the config");
+  if (o->checkpoint == NULL) {
+    return HLM_OK;
+  }
+  HLM_MPI(MPI_Comm_rank(comm, &rank));
+  hlm_ckpt_catch_signals();
+  dr->ck.path = o->checkpoint;
+  dr->ck.interval = o->checkpoint_interval;
+  dr->ck.stop_after = o->stop_after;
+  dr->ck.formula = d->formula;
+  dr->ck.reml = o->reml;
+  dr->ck.p = d->p;
+  dr->ck.ntheta = d->ntheta;
+  dr->ck.nobs = d->nglobal;
+  status = rank == 0 ? hlm_ckpt_start(&dr->ck, o->resume) : HLM_OK;
+  if (rank == 0 && status == HLM_OK && o->resume) {
+    hlm_log_event(comm, HLM_LOG_NORMAL,
+                  "resuming: %d evaluations to replay from %s", dr->ck.n,
+                  dr->ck.path);
+  }
+cleanup:
+  return hlm_comm_agree(comm, status, "reading the checkpoint", NULL);
+}
+
 static hlm_status fit_body(MPI_Comm comm, const hlm_design *d,
                            const hlm_fit_options *o, hlm_fit *f)
 {
@@ -370,6 +558,7 @@ static hlm_status fit_body(MPI_Comm comm, const hlm_design *d,
     memcpy(f->theta, o->theta0, (size_t)d->ntheta * sizeof *f->theta);
   }
   HLM_TRY(hlm_mme_create(comm, d, &dr.m));
+  HLM_TRY(checkpoint_setup(comm, d, o, &dr));
   HLM_TRY(optimize(&dr, o, lb, f->theta, f));
   HLM_TRY(hlm_mme_evaluate(dr.m, f->theta, o->reml, &dr.ev));
   HLM_TRY(
@@ -377,6 +566,7 @@ static hlm_status fit_body(MPI_Comm comm, const hlm_design *d,
   HLM_TRY(hlm_fit_gather_ranef(comm, dr.m, f));
 cleanup:
   hlm_mme_destroy(&dr.m);
+  hlm_ckpt_free(&dr.ck);
   free(dr.buf);
   free(lb);
   free(dr.ev.beta);

@@ -33,6 +33,8 @@ struct hlm_fit {
   int singular, converged, evaluations;
   int known_sd; /* residual SDs given per row: sigma fixed at 1 */
   int nlopt_result;
+  int optimizer; /* 0: BOBYQA; 1: quasi-Newton; 2: quasi-Newton, then
+                    BOBYQA (hlm_fit_optimizer_name) */
   double seconds;
   int nterms;
   hlm_fit_term *term;
@@ -46,6 +48,29 @@ struct hlm_fit {
 /* Collective on comm.  Conditional modes and variances of every term at
  * the fit's theta and beta, gathered to rank 0 into f->term. */
 hlm_status hlm_fit_gather_ranef(MPI_Comm comm, hlm_mme *m, hlm_fit *f);
+
+/* One rank's share of a term's conditional modes: nlev levels of 2k
+ * doubles each (the k modes, then the k conditional variances) and their
+ * labels, NUL-terminated one after another (nlab bytes). */
+typedef struct hlm_ranef_part {
+  int64_t nlev;
+  double *val;
+  char *lab;
+  int64_t nlab, caplab;
+} hlm_ranef_part;
+
+/* Collective on comm.  This rank's shares (d->nterms of them) of what
+ * hlm_fit_gather_ranef gathers, computed again at f's theta and beta
+ * without gathering (the HDF5 results file writes them where they are):
+ * rank 0 holds the global terms' levels, every rank its own clusters'
+ * levels in cluster order.  Free *out with hlm_fit_ranef_parts_free. */
+hlm_status hlm_fit_local_ranef(MPI_Comm comm, const hlm_design *d,
+                               const hlm_fit *f, hlm_ranef_part **out);
+/* Local.  NULL-safe; sets *parts to NULL. */
+void hlm_fit_ranef_parts_free(hlm_ranef_part **parts, int nterms);
+
+/* Local.  The optimizer that fitted f, as the summary names it. */
+const char *hlm_fit_optimizer_name(const hlm_fit *f);
 
 /* Local.  A copy of s (NULL stays NULL). */
 hlm_status hlm_fit_strdup(const char *s, char **out);

@@ -9,12 +9,7 @@
 
 /* This rank's part of one term: 2k doubles per level (modes, then
  * variances) and the labels, NUL-terminated, one after another. */
-typedef struct term_part {
-  int64_t nlev;
-  double *val;
-  char *lab;
-  int64_t nlab, caplab;
-} term_part;
+typedef hlm_ranef_part term_part;
 
 /* Room for n more bytes of labels. */
 static hlm_status reserve_labels(term_part *tp, size_t n)
@@ -219,10 +214,43 @@ hlm_status hlm_fit_gather_ranef(MPI_Comm comm, hlm_mme *m, hlm_fit *f)
                            "gathering random effects", NULL));
   }
 cleanup:
-  for (int r = 0; tp && r < d->nterms; r++) {
-    free(tp[r].val);
-    free(tp[r].lab);
+  hlm_fit_ranef_parts_free(&tp, d->nterms);
+  return status;
+}
+
+void hlm_fit_ranef_parts_free(hlm_ranef_part **parts, int nterms)
+{
+  if (parts == NULL || *parts == NULL) {
+    return;
   }
-  free(tp);
+  for (int r = 0; r < nterms; r++) {
+    free((*parts)[r].val);
+    free((*parts)[r].lab);
+  }
+  free(*parts);
+  *parts = NULL;
+}
+
+hlm_status hlm_fit_local_ranef(MPI_Comm comm, const hlm_design *d,
+                               const hlm_fit *f, hlm_ranef_part **out)
+{
+  hlm_status status = HLM_OK;
+  hlm_mme *m = NULL;
+  hlm_mme_eval ev = {0};
+  term_part *tp = NULL;
+  *out = NULL;
+  HLM_ALLOC(ev.beta, d->p);
+  HLM_ALLOC(ev.RX, (size_t)d->p * d->p);
+  HLM_ALLOC(tp, d->nterms);
+  HLM_TRY(hlm_mme_create(comm, d, &m));
+  HLM_TRY(hlm_mme_evaluate(m, f->theta, f->reml, &ev));
+  HLM_TRY(hlm_comm_agree(comm, local_parts(m, f, tp), "random effects", NULL));
+  *out = tp;
+  tp = NULL;
+cleanup:
+  hlm_fit_ranef_parts_free(&tp, d->nterms);
+  hlm_mme_destroy(&m);
+  free(ev.beta);
+  free(ev.RX);
   return status;
 }

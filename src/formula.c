@@ -47,6 +47,14 @@ static void mark_roles(builder *b)
     }
     mark_term(b, fr->group, fr->ngroup, HLM_FORMULA_ROLE_GROUPING);
   }
+  /* the arguments of the derived variables in use (never derived
+   * themselves, so one pass is enough) */
+  for (int v = 0; v < in->nvars; v++) {
+    if (in->vars[v].fn != HLM_FORMULA_COLUMN && b->roles[v] != 0) {
+      mark_term(b, &in->vars[v].arg, 1, HLM_FORMULA_ROLE_SOURCE);
+      mark_term(b, in->vars[v].grp, in->vars[v].ngrp, HLM_FORMULA_ROLE_SOURCE);
+    }
+  }
 }
 
 static hlm_status add_var(builder *b, int pv)
@@ -58,8 +66,11 @@ static hlm_status add_var(builder *b, int pv)
   HLM_ALLOC(name, src->n + 1);
   memcpy(name, src->s, src->n);
   hlm_formula_var *dst = &f->vars[f->nvars];
-  *dst = (hlm_formula_var){
-      .name = name, .roles = b->roles[pv], .offset = src->pos};
+  *dst = (hlm_formula_var){.name = name,
+                           .roles = b->roles[pv],
+                           .offset = src->pos,
+                           .derived = (hlm_formula_derived)src->fn,
+                           .source = -1};
   hlm_formula_seek(f->text, &b->at, src->pos);
   dst->line = b->at.line;
   dst->column = b->at.column;
@@ -102,6 +113,26 @@ static hlm_status build_term(builder *b, const int *v, int n,
 cleanup:
   free(var);
   free(name);
+  return status;
+}
+
+/* The arguments of the derived variables (after build_vars: every
+ * argument has its index by then). */
+static hlm_status build_derived(builder *b)
+{
+  hlm_status status = HLM_OK;
+  for (int pv = 0; pv < b->in->nvars; pv++) {
+    const hlm_fvar *src = &b->in->vars[pv];
+    if (b->map[pv] < 0 || src->fn == HLM_FORMULA_COLUMN) {
+      continue;
+    }
+    hlm_formula_var *dst = &b->f->vars[b->map[pv]];
+    dst->source = b->map[src->arg];
+    if (src->ngrp > 0) {
+      HLM_TRY(build_term(b, src->grp, src->ngrp, &dst->by));
+    }
+  }
+cleanup:
   return status;
 }
 
@@ -157,6 +188,7 @@ static hlm_status build(const hlm_fparsed *in, hlm_formula *f)
   }
   mark_roles(&b);
   HLM_TRY(build_vars(&b));
+  HLM_TRY(build_derived(&b));
   f->intercept = in->intercept;
   HLM_TRY(build_list(&b, &in->fixed, &f->fixed, &f->nfixed));
   HLM_TRY(build_random(&b));
@@ -216,6 +248,7 @@ void hlm_formula_destroy(hlm_formula **pf)
   free(f->random);
   for (int k = 0; k < f->nvars; k++) {
     free((void *)f->vars[k].name);
+    term_free(&f->vars[k].by);
   }
   free(f->vars);
   free(f->text);
@@ -313,60 +346,45 @@ static void finish(writer *w)
   }
 }
 
-/* A syntactic R name (as the lexer reads one, `.` alone excepted). */
-static bool is_plain_name(const char *s)
+/* A name, in backquotes unless it is a syntactic R name or the canonical
+ * text of a derived variable (raw). */
+static void put_name(writer *w, const char *name, bool raw)
 {
-  unsigned char c0 = (unsigned char)s[0];
-  bool alpha = (c0 >= 'a' && c0 <= 'z') || (c0 >= 'A' && c0 <= 'Z');
-  if (!alpha && c0 != '.' && c0 < 0x80) {
-    return false;
-  }
-  if (c0 == '.' && (s[1] == '\0' || (s[1] >= '0' && s[1] <= '9'))) {
-    return false;
-  }
-  for (const char *p = s; *p; p++) {
-    unsigned char c = (unsigned char)*p;
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '.' || c == '_' || c >= 0x80;
-    if (!ok) {
-      return false;
-    }
-  }
-  return true;
-}
-
-static void put_name(writer *w, const char *name)
-{
-  bool plain = is_plain_name(name);
+  bool plain = raw || hlm_formula_is_plain_name(name, strlen(name));
   put(w, plain ? "" : "`");
   put(w, name);
   put(w, plain ? "" : "`");
 }
 
-static void put_term(writer *w, const hlm_formula_term *t)
+/* Variables joined by `:`.  Without the formula (f NULL), a name shaped
+ * like a derived variable's is taken for one. */
+static void put_term(writer *w, const hlm_formula *f, const hlm_formula_term *t)
 {
   for (int k = 0; k < t->nvars; k++) {
+    bool raw = f ? f->vars[t->var[k]].derived != HLM_FORMULA_COLUMN
+                 : hlm_formula_is_derived_name(t->name[k]);
     put(w, k ? ":" : "");
-    put_name(w, t->name[k]);
+    put_name(w, t->name[k], raw);
   }
 }
 
-static void put_random(writer *w, const hlm_formula_random *r)
+static void put_random(writer *w, const hlm_formula *f,
+                       const hlm_formula_random *r)
 {
   put(w, r->intercept ? "(1" : "(0");
   for (int i = 0; i < r->nterms; i++) {
     put(w, " + ");
-    put_term(w, &r->term[i]);
+    put_term(w, f, &r->term[i]);
   }
   put(w, " | ");
-  put_term(w, &r->group);
+  put_term(w, f, &r->group);
   put(w, ")");
 }
 
 size_t hlm_formula_format(const hlm_formula *f, char *buf, size_t len)
 {
   writer w = {.buf = buf, .len = buf ? len : 0, .n = 0};
-  put_name(&w, hlm_formula_response(f));
+  put_name(&w, hlm_formula_response(f), false);
   put(&w, " ~ ");
   bool first = true;
   if (!f->intercept || f->nfixed == 0) {
@@ -375,11 +393,11 @@ size_t hlm_formula_format(const hlm_formula *f, char *buf, size_t len)
   }
   for (int i = 0; i < f->nfixed; i++, first = false) {
     put(&w, first ? "" : " + ");
-    put_term(&w, &f->fixed[i]);
+    put_term(&w, f, &f->fixed[i]);
   }
   for (int r = 0; r < f->nrandom; r++) {
     put(&w, " + ");
-    put_random(&w, &f->random[r]);
+    put_random(&w, f, &f->random[r]);
   }
   finish(&w);
   return w.n;
@@ -388,7 +406,7 @@ size_t hlm_formula_format(const hlm_formula *f, char *buf, size_t len)
 size_t hlm_formula_term_format(const hlm_formula_term *t, char *buf, size_t len)
 {
   writer w = {.buf = buf, .len = buf ? len : 0, .n = 0};
-  put_term(&w, t);
+  put_term(&w, NULL, t);
   finish(&w);
   return w.n;
 }

@@ -93,7 +93,8 @@ typedef enum hlm_ftok_kind {
   HLM_FTOK_RPAREN,
   HLM_FTOK_BAR,
   HLM_FTOK_DBAR,
-  HLM_FTOK_TILDE
+  HLM_FTOK_TILDE,
+  HLM_FTOK_COMMA /* only between the arguments of cmean(), cwc(), gmc() */
 } hlm_ftok_kind;
 
 typedef struct hlm_ftok {
@@ -122,6 +123,14 @@ void hlm_flex_free(hlm_flex *lex);
 /* A short description of a token for messages ("`+`", "name `x`"). */
 void hlm_ftok_describe(const char *text, const hlm_ftok *t, char *buf,
                        size_t len);
+
+/* Whether s[0..n) is a syntactic R name (as the lexer reads one, `.`
+ * alone excepted): such names are written without backquotes. */
+bool hlm_formula_is_plain_name(const char *s, size_t n);
+
+/* Whether the NUL-terminated s has the shape of a derived variable's
+ * canonical name ("cwc(x, g)"), for printing a term without its formula. */
+bool hlm_formula_is_derived_name(const char *s);
 
 /* A position in the text: byte offset, 1-based line and column (in
  * characters). */
@@ -153,11 +162,17 @@ hlm_status hlm_formula_report(const char *text, size_t offset, hlm_status code,
 
 /* ---- Parser output (formula_parse.c) ---------------------------------- */
 
-/* A variable name seen in the text (any part, including removed terms). */
+/* A variable name seen in the text (any part, including removed terms).
+ * A derived variable (cmean(x, g), cwc(x, g), gmc(x)) has its canonical
+ * name in own (s points there) and its arguments as variable indices. */
 typedef struct hlm_fvar {
-  const char *s; /* into the text; not NUL-terminated */
+  const char *s; /* into the text (not NUL-terminated), or own */
   size_t n;
-  size_t pos; /* first appearance */
+  size_t pos;     /* first appearance */
+  char *own;      /* derived: the canonical name, NUL-terminated */
+  int fn;         /* hlm_formula_derived: 0 for a data column */
+  int arg;        /* derived: x */
+  int *grp, ngrp; /* cmean, cwc: the variables of g, as written */
 } hlm_fvar;
 
 /* A random term after expansion.  Term variables are in display order. */

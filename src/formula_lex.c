@@ -177,6 +177,39 @@ static bool is_space(unsigned char c)
          c == '\v';
 }
 
+bool hlm_formula_is_plain_name(const char *s, size_t n)
+{
+  if (n == 0) {
+    return false;
+  }
+  unsigned char c0 = (unsigned char)s[0];
+  if (!is_alpha(c0) && c0 != '.' && c0 < 0x80) {
+    return false;
+  }
+  if (c0 == '.' && (n == 1 || is_digit((unsigned char)s[1]))) {
+    return false;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (!is_name_char((unsigned char)s[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool hlm_formula_is_derived_name(const char *s)
+{
+  static const char *const fn[] = {"cmean(", "cwc(", "gmc("};
+  size_t n = strlen(s);
+  for (size_t k = 0; k < sizeof fn / sizeof *fn; k++) {
+    size_t m = strlen(fn[k]);
+    if (n > m && strncmp(s, fn[k], m) == 0 && s[n - 1] == ')') {
+      return true;
+    }
+  }
+  return false;
+}
+
 typedef struct lexer {
   const char *text;
   size_t i;
@@ -329,6 +362,8 @@ static hlm_ftok_kind simple_kind(const char *s, size_t *len)
     return HLM_FTOK_RPAREN;
   case '~':
     return HLM_FTOK_TILDE;
+  case ',':
+    return HLM_FTOK_COMMA;
   case '|':
     *len = s[1] == '|' ? 2 : 1;
     return *len == 2 ? HLM_FTOK_DBAR : HLM_FTOK_BAR;

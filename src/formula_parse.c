@@ -8,7 +8,8 @@
  *   in       := colon ('%in%' colon)*
  *   colon    := power (':' power)*
  *   power    := primary ['^' NUMBER]
- *   primary  := NAME | NUMBER | '(' sum ')' | random
+ *   primary  := NAME | NUMBER | '(' sum ')' | random | call
+ *   call     := ('cmean'|'cwc') '(' NAME ',' names ')' | 'gmc' '(' NAME ')'
  *   random   := '(' sum ('|'|'||') group ')'     top-level summands only
  *   group    := names ('/' names)*
  *   names    := NAME (':' NAME)*
@@ -92,6 +93,11 @@ static hlm_status unexpected(const parser *p, const char *what)
   if (t->kind == HLM_FTOK_ERROR) {
     return perr(p, t->pos, "%s", p->lex.errmsg);
   }
+  if (t->kind == HLM_FTOK_COMMA) {
+    return perr(p, t->pos,
+                "unexpected `,`: a comma only separates the arguments of "
+                "cmean(x, g) and cwc(x, g)");
+  }
   char desc[64];
   hlm_ftok_describe(p->text, t, desc, sizeof desc);
   return perr(p, t->pos, "unexpected %s: expected %s", desc, what);
@@ -118,7 +124,27 @@ static bool is_dot(const hlm_ftok *t)
          t->name[0] == '.';
 }
 
-/* Check a NAME token for things that are not variables. */
+/* The derived-variable functions, indexed by hlm_formula_derived. */
+static const char *const fn_name[] = {"", "cmean", "cwc", "gmc"};
+
+/* The hlm_formula_derived of a NAME token followed by `(`, or 0. */
+static int call_kind(const parser *p, const hlm_ftok *t)
+{
+  if (t->kind != HLM_FTOK_NAME || t->quoted ||
+      peek(p)->kind != HLM_FTOK_LPAREN) {
+    return 0;
+  }
+  for (int k = 1; k < (int)(sizeof fn_name / sizeof *fn_name); k++) {
+    if (t->nlen == strlen(fn_name[k]) &&
+        memcmp(t->name, fn_name[k], t->nlen) == 0) {
+      return k;
+    }
+  }
+  return 0;
+}
+
+/* Check a NAME token for things that are not variables (a call where a
+ * derived variable is allowed was taken care of before). */
 static hlm_status check_name(const parser *p, const hlm_ftok *t)
 {
   if (is_dot(t)) {
@@ -126,10 +152,19 @@ static hlm_status check_name(const parser *p, const hlm_ftok *t)
                 "`.` (all other columns) is not supported: list the "
                 "variables");
   }
+  int kind = call_kind(p, t);
+  if (kind != 0) {
+    return perr(p, t->pos,
+                "`%s(...)` can only stand where a numeric variable can: in "
+                "the fixed part or as a random effect, not as the response, "
+                "a grouping factor or another function's argument",
+                fn_name[kind]);
+  }
   if (peek(p)->kind == HLM_FTOK_LPAREN) {
     return perr(p, t->pos,
-                "function calls like `%.*s(...)` are not supported: add the "
-                "transformed variable to the data as a column",
+                "function calls like `%.*s(...)` are not supported (only "
+                "cmean(), cwc() and gmc() are built in): add the transformed "
+                "variable to the data as a column",
                 (int)(t->nlen > 40 ? 40 : t->nlen), t->name);
   }
   return HLM_OK;
@@ -185,6 +220,14 @@ cleanup:
   return status;
 }
 
+static hlm_status name_clash(const parser *p, size_t pos, const char *name)
+{
+  return perr(p, pos,
+              "`%s` is both a column name (in backquotes) and a derived "
+              "variable: rename the column",
+              name);
+}
+
 /* Index of the variable named by t in out->vars, adding it if new. */
 static hlm_status intern_var(parser *p, const hlm_ftok *t, int *index)
 {
@@ -194,6 +237,9 @@ static hlm_status intern_var(parser *p, const hlm_ftok *t, int *index)
     int k = var_slot(p, t->name, t->nlen);
     if (p->vslot[k] >= 0) {
       *index = p->vslot[k];
+      if (o->vars[*index].fn != HLM_FORMULA_COLUMN) {
+        HLM_TRY(name_clash(p, t->pos, o->vars[*index].own));
+      }
       return HLM_OK;
     }
   }
@@ -368,6 +414,185 @@ static hlm_status expect_close(const parser *p, const hlm_ftok *open,
               desc, what, where);
 }
 
+/* ---- Derived variables: cmean(x, g), cwc(x, g), gmc(x) ----------------- */
+
+typedef struct call_args {
+  int kind; /* hlm_formula_derived */
+  int x;
+  int *grp; /* the variables of g, as written, repeats dropped */
+  int ngrp;
+} call_args;
+
+/* One argument: a variable, not a call or anything else. */
+static hlm_status call_var(parser *p, const call_args *a, bool group, int *v)
+{
+  hlm_status status = HLM_OK;
+  const hlm_ftok *t = cur(p);
+  const char *fn = fn_name[a->kind];
+  if (t->kind == HLM_FTOK_ERROR) {
+    HLM_TRY(perr(p, t->pos, "%s", p->lex.errmsg));
+  }
+  if (t->kind != HLM_FTOK_NAME || peek(p)->kind == HLM_FTOK_LPAREN) {
+    if (group) {
+      HLM_TRY(perr(p, t->pos,
+                   "the grouping factor of `%s()` must be variables joined "
+                   "by `:`, like `%s(x, g)` or `%s(x, a:b)`",
+                   fn, fn, fn));
+    }
+    HLM_TRY(perr(p, t->pos,
+                 "the first argument of `%s()` must be a variable (a numeric "
+                 "column), like `%s(x%s)`",
+                 fn, fn, a->kind == HLM_FORMULA_GMC ? "" : ", g"));
+  }
+  HLM_TRY(rhs_var(p, t, v));
+  advance(p);
+cleanup:
+  return status;
+}
+
+/* g of cmean(x, g) and cwc(x, g): NAME (':' NAME)*. */
+static hlm_status call_group(parser *p, call_args *a)
+{
+  hlm_status status = HLM_OK;
+  for (;;) {
+    size_t pos = cur(p)->pos;
+    int v = -1, seen = 0;
+    HLM_TRY(call_var(p, a, true, &v));
+    if (v == a->x) {
+      const hlm_fvar *xv = &p->out->vars[v];
+      HLM_TRY(perr(p, pos,
+                   "`%.*s` is both the variable and the grouping factor of "
+                   "`%s()`",
+                   (int)(xv->n > 40 ? 40 : xv->n), xv->s, fn_name[a->kind]));
+    }
+    for (int k = 0; k < a->ngrp; k++) {
+      seen |= a->grp[k] == v;
+    }
+    if (!seen) {
+      int *g = realloc(a->grp, (size_t)(a->ngrp + 1) * sizeof *g);
+      HLM_CHECK(g != NULL, HLM_ERR_NOMEM, "out of memory parsing a formula");
+      a->grp = g;
+      a->grp[a->ngrp++] = v;
+    }
+    if (cur(p)->kind != HLM_FTOK_COLON) {
+      break;
+    }
+    advance(p);
+  }
+cleanup:
+  return status;
+}
+
+/* Append name[0..n) to buf at *at, in backquotes unless plain. */
+static void put_arg(char *buf, size_t *at, const char *name, size_t n)
+{
+  bool plain = hlm_formula_is_plain_name(name, n);
+  if (!plain) {
+    buf[(*at)++] = '`';
+  }
+  memcpy(buf + *at, name, n);
+  *at += n;
+  if (!plain) {
+    buf[(*at)++] = '`';
+  }
+}
+
+/* The canonical name, as R deparses the call: "cwc(x, a:b)". */
+static hlm_status call_name(const parser *p, const call_args *a, char **out)
+{
+  hlm_status status = HLM_OK;
+  const hlm_fvar *vars = p->out->vars;
+  size_t len = strlen(fn_name[a->kind]) + vars[a->x].n + 8, at = 0;
+  for (int k = 0; k < a->ngrp; k++) {
+    len += vars[a->grp[k]].n + 3;
+  }
+  char *s = NULL;
+  HLM_ALLOC(s, len);
+  at = strlen(fn_name[a->kind]);
+  memcpy(s, fn_name[a->kind], at);
+  s[at++] = '(';
+  put_arg(s, &at, vars[a->x].s, vars[a->x].n);
+  for (int k = 0; k < a->ngrp; k++) {
+    memcpy(s + at, k ? ":" : ", ", k ? 1 : 2);
+    at += k ? 1 : 2;
+    put_arg(s, &at, vars[a->grp[k]].s, vars[a->grp[k]].n);
+  }
+  s[at++] = ')';
+  s[at] = '\0';
+  *out = s;
+cleanup:
+  return status;
+}
+
+/* The derived variable of a (its arguments move into it), or the one
+ * already seen with the same name. */
+static hlm_status intern_derived(parser *p, call_args *a, size_t pos, int *v)
+{
+  hlm_status status = HLM_OK;
+  char *name = NULL;
+  HLM_TRY(call_name(p, a, &name));
+  size_t n = strlen(name);
+  hlm_fparsed *o = p->out;
+  if (p->nvslot > 0 && p->vslot[var_slot(p, name, n)] >= 0) {
+    *v = p->vslot[var_slot(p, name, n)];
+    if (o->vars[*v].fn == HLM_FORMULA_COLUMN) {
+      HLM_TRY(name_clash(p, pos, name));
+    }
+    goto cleanup;
+  }
+  HLM_TRY(grow_vars(p));
+  o->vars[o->nvars] = (hlm_fvar){.s = name,
+                                 .n = n,
+                                 .pos = pos,
+                                 .own = name,
+                                 .fn = a->kind,
+                                 .arg = a->x,
+                                 .grp = a->grp,
+                                 .ngrp = a->ngrp};
+  p->vslot[var_slot(p, name, n)] = o->nvars;
+  *v = o->nvars++;
+  name = NULL;
+  a->grp = NULL;
+cleanup:
+  free(name);
+  return status;
+}
+
+/* cmean(x, g), cwc(x, g) or gmc(x) at the current token: a variable. */
+static hlm_status parse_call(parser *p, int *v)
+{
+  hlm_status status = HLM_OK;
+  const hlm_ftok *fn = cur(p);
+  call_args a = {.kind = call_kind(p, fn)};
+  const char *name = fn_name[a.kind];
+  advance(p);
+  const hlm_ftok *open = cur(p);
+  advance(p);
+  HLM_TRY(call_var(p, &a, false, &a.x));
+  bool comma = cur(p)->kind == HLM_FTOK_COMMA;
+  if (a.kind == HLM_FORMULA_GMC && comma) {
+    HLM_TRY(perr(p, cur(p)->pos,
+                 "`gmc()` takes one argument, like `gmc(x)`: it centers at "
+                 "the mean over all rows"));
+  }
+  if (a.kind != HLM_FORMULA_GMC) {
+    if (!comma && cur(p)->kind != HLM_FTOK_ERROR) {
+      HLM_TRY(perr(p, cur(p)->pos,
+                   "`%s()` takes two arguments, a numeric variable and a "
+                   "grouping factor, like `%s(x, g)`",
+                   name, name));
+    }
+    advance(p);
+    HLM_TRY(call_group(p, &a));
+  }
+  HLM_TRY(expect_close(p, open, a.kind == HLM_FORMULA_GMC ? "" : "`:` or "));
+  advance(p);
+  HLM_TRY(intern_derived(p, &a, fn->pos, v));
+cleanup:
+  free(a.grp);
+  return status;
+}
+
 static hlm_status parse_random(parser *p);
 
 /* A random term where only fixed terms may stand; pos is its `(` or the
@@ -419,10 +644,14 @@ static hlm_status parse_primary(parser *p, bool random_ok, hlm_ftl *out,
   *is_random = false;
   switch (t->kind) {
   case HLM_FTOK_NAME:
-    HLM_TRY(rhs_var(p, t, &v));
+    if (call_kind(p, t) != 0) {
+      HLM_TRY(parse_call(p, &v));
+    } else {
+      HLM_TRY(rhs_var(p, t, &v));
+      advance(p);
+    }
     HLM_TRY(note_order(p, v));
     HLM_TRY(alg_error(p, hlm_ftl_add(out, &v, 1, &p->alg), t->pos));
-    advance(p);
     break;
   case HLM_FTOK_NUMBER:
     HLM_TRY(number_term(p, t));
@@ -943,6 +1172,10 @@ void hlm_fparsed_free(hlm_fparsed *p)
     free(p->rand[k].group);
   }
   free(p->rand);
+  for (int k = 0; k < p->nvars; k++) {
+    free(p->vars[k].own);
+    free(p->vars[k].grp);
+  }
   free(p->vars);
   hlm_ftl_free(&p->fixed);
   memset(p, 0, sizeof *p);

@@ -343,3 +343,40 @@ cleanup:
   H5Tclose(mt);
   return status;
 }
+
+hlm_status hlm_hdf5_dataset_length(const char *path, const char *group,
+                                   const char *name, int64_t *n)
+{
+  hlm_status status = HLM_OK;
+  hid_t fapl = H5I_INVALID_HID, fid = H5I_INVALID_HID;
+  hid_t g = H5I_INVALID_HID, ds = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+  hsize_t dims[H5S_MAX_RANK] = {0};
+  H5_CHECK(fapl = H5Pcreate(H5P_FILE_ACCESS), "cannot make a property list");
+  H5_CHECK(H5Pset_fapl_sec2(fapl), "cannot select the sec2 driver");
+  H5_CHECK(fid = H5Fopen(path, H5F_ACC_RDONLY, fapl), "cannot open '%s'", path);
+  H5_CHECK(g = H5Gopen2(fid, group, H5P_DEFAULT), "no group '%s' in '%s'",
+           group, path);
+  H5_CHECK(ds = H5Dopen2(g, name, H5P_DEFAULT), "no column '%s' in '%s'", name,
+           path);
+  H5_CHECK(sp = H5Dget_space(ds), "cannot read the shape of '%s'", name);
+  H5_CHECK(H5Sget_simple_extent_dims(sp, dims, NULL),
+           "cannot read the shape of '%s'", name);
+  *n = (int64_t)dims[0];
+cleanup:
+  if (sp >= 0) {
+    H5Sclose(sp);
+  }
+  if (ds >= 0) {
+    H5Dclose(ds);
+  }
+  if (g >= 0) {
+    H5Gclose(g);
+  }
+  if (fid >= 0) {
+    H5Fclose(fid);
+  }
+  if (fapl >= 0) {
+    H5Pclose(fapl);
+  }
+  return status;
+}

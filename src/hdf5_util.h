@@ -64,4 +64,9 @@ hlm_status hlm_hdf5_classify(hid_t dset, hid_t ftype, const char *name,
 hlm_status hlm_hdf5_read_strings(hid_t dset, hid_t ftype, int64_t start,
                                  int64_t count, char **text);
 
+/* The length (first dimension) of dataset `name` in group `group` of the
+ * file `path`, opened read-only with the serial (sec2) driver. */
+hlm_status hlm_hdf5_dataset_length(const char *path, const char *group,
+                                   const char *name, int64_t *n);
+
 #endif /* HLM_HDF5_UTIL_H */

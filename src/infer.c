@@ -211,6 +211,7 @@ static hlm_status infer_local(MPI_Comm comm, const hlm_design *d,
   inf->p = p;
   inf->nvp = hlm_fit_ntheta(f) + 1;
   inf->nobs = hlm_fit_nobs(f);
+  inf->sigma = hlm_fit_sigma(f);
   HLM_CHECK(o->level > 0 && o->level < 1, HLM_ERR_INVALID_ARG,
             "confidence level %g is not between 0 and 1", o->level);
   HLM_ALLOC(inf->beta, p);
@@ -222,6 +223,7 @@ static hlm_status infer_local(MPI_Comm comm, const hlm_design *d,
     HLM_TRY(satterthwaite_setup(comm, d, f, inf));
   }
   HLM_TRY(run_tests(inf, f));
+  HLM_TRY(hlm_infer_anova_run(comm, d, o, inf));
 cleanup:
   return status;
 }
@@ -264,6 +266,7 @@ void hlm_infer_destroy(hlm_infer **inf)
   free(x->V);
   free(x->A);
   free(x->J);
+  hlm_infer_anova_free(x);
   free(x);
   *inf = NULL;
 }

@@ -68,6 +68,20 @@ struct hlm_infer {
   hlm_infer_test *con;
   char **con_name;
   double *conL; /* ncon x p */
+  double sigma; /* the fit's residual SD (Sum Sq of the F tests) */
+  int nanova;
+  hlm_infer_ftest *anova; /* nanova */
+  char **anova_term;      /* nanova labels */
+  double **anova_L;       /* nanova hypothesis matrices */
+  const char *anova_type; /* "III", "I" or NULL */
+  char *anova_note;       /* why there is no table, or NULL */
 };
+
+/* Collective on comm (infer_anova.c).  The F tests of the fixed terms of
+ * o->formula into inf (whose V, A and J are set); a model whose coding we
+ * do not build hypotheses for gets a note, not an error. */
+hlm_status hlm_infer_anova_run(MPI_Comm comm, const hlm_design *d,
+                               const hlm_infer_options *o, hlm_infer *inf);
+void hlm_infer_anova_free(hlm_infer *inf);
 
 #endif /* HLM_INFER_INTERNAL_H */

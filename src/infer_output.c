@@ -45,6 +45,34 @@ static void print_rows(const hlm_infer *inf, const hlm_infer_test *t, int n,
   }
 }
 
+/* lmerTest's anova() table. */
+static void print_anova(const hlm_infer *inf, FILE *out)
+{
+  static const char *const how[] = {"Satterthwaite's method",
+                                    "residual df (n - p)",
+                                    "asymptotic chi-square / q (DenDF Inf)"};
+  int n = hlm_infer_nanova(inf), w = 4;
+  if (inf->anova_note) {
+    fprintf(out, "\nnote: %s\n", inf->anova_note);
+  }
+  if (n == 0) {
+    return;
+  }
+  for (int t = 0; t < n; t++) {
+    int len = (int)strlen(inf->anova[t].term);
+    w = len > w ? len : w;
+  }
+  fprintf(out, "\nType %s Analysis of Variance Table with %s:\n",
+          inf->anova_type, how[inf->df]);
+  fprintf(out, "%-*s %11s %11s %5s %9s %9s %10s\n", w, "", "Sum Sq", "Mean Sq",
+          "NumDF", "DenDF", "F value", "Pr(>F)");
+  for (int t = 0; t < n; t++) {
+    const hlm_infer_ftest *f = &inf->anova[t];
+    fprintf(out, "%-*s %11.5g %11.5g %5.0f %9.5g %9.4f %10.4g\n", w, f->term,
+            f->sum_sq, f->mean_sq, f->num_df, f->den_df, f->F, f->p);
+  }
+}
+
 hlm_status hlm_infer_print(const hlm_infer *inf, FILE *out)
 {
   static const char *const how[] = {"Satterthwaite's method (as lmerTest)",
@@ -59,6 +87,7 @@ hlm_status hlm_infer_print(const hlm_infer *inf, FILE *out)
     fprintf(out, "\nContrasts:\n");
     print_rows(inf, inf->con, inf->ncon, w, out);
   }
+  print_anova(inf, out);
   if (inf->neg_eig || inf->zero_eig) {
     fprintf(out,
             "warning: the Hessian of the deviance in (theta, sigma) has %d "
@@ -105,6 +134,38 @@ static json_t *json_contrasts(const hlm_infer *inf)
   return a;
 }
 
+static json_t *json_anova(const hlm_infer *inf)
+{
+  json_t *o = json_object(), *a = json_array();
+  for (int t = 0; t < hlm_infer_nanova(inf); t++) {
+    const hlm_infer_ftest *f = &inf->anova[t];
+    json_t *e = json_object(), *L = json_array();
+    for (int r = 0; r < f->nrow; r++) {
+      json_t *row = json_array();
+      for (int j = 0; j < inf->p; j++) {
+        json_array_append_new(row, num(f->L[(size_t)r * inf->p + j]));
+      }
+      json_array_append_new(L, row);
+    }
+    json_object_set_new(e, "term", json_string(f->term));
+    json_object_set_new(e, "sum_sq", num(f->sum_sq));
+    json_object_set_new(e, "mean_sq", num(f->mean_sq));
+    json_object_set_new(e, "num_df", num(f->num_df));
+    json_object_set_new(e, "den_df",
+                        isinf(f->den_df) ? json_string("Inf") : num(f->den_df));
+    json_object_set_new(e, "F", num(f->F));
+    json_object_set_new(e, "p", num(f->p));
+    json_object_set_new(e, "hypothesis", L);
+    json_array_append_new(a, e);
+  }
+  json_object_set_new(
+      o, "type", inf->anova_type ? json_string(inf->anova_type) : json_null());
+  json_object_set_new(o, "terms", a);
+  json_object_set_new(
+      o, "note", inf->anova_note ? json_string(inf->anova_note) : json_null());
+  return o;
+}
+
 static json_t *json_inference(const hlm_infer *inf)
 {
   json_t *o = json_object(), *fx = json_object();
@@ -115,6 +176,7 @@ static json_t *json_inference(const hlm_infer *inf)
   json_object_set_new(o, "confidence_level", json_real(inf->level));
   json_object_set_new(o, "fixed", fx);
   json_object_set_new(o, "contrasts", json_contrasts(inf));
+  json_object_set_new(o, "anova", json_anova(inf));
   if (inf->A) {
     json_t *A = json_array();
     for (int i = 0; i < inf->nvp; i++) {

@@ -81,10 +81,12 @@ hlm_status hlm_varpar_vcov(hlm_varpar *v, const double *vp, double *vcov)
   memcpy(vcov, v->RX, (size_t)p * p * sizeof *vcov);
   int info = LAPACKE_dpotri(LAPACK_COL_MAJOR, 'L', p, vcov, p);
   HLM_LAPACK_CHECK(info, "dpotri", "inverting the fixed-effect system S");
+  /* scale the lower triangle, then mirror it (reading an entry already
+   * scaled would scale it twice) */
   for (int j = 0; j < p; j++) {
-    for (int i = 0; i < p; i++) {
-      double x = i >= j ? vcov[i + (size_t)p * j] : vcov[j + (size_t)p * i];
-      vcov[i + (size_t)p * j] = s2 * x;
+    for (int i = j; i < p; i++) {
+      vcov[i + (size_t)p * j] *= s2;
+      vcov[j + (size_t)p * i] = vcov[i + (size_t)p * j];
     }
   }
 cleanup:

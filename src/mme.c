@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "hlm/comm.h"
+#include "mme_grad.h"
 #include "mme_internal.h"
 
 #define HLM_PI 3.14159265358979323846
@@ -903,5 +904,168 @@ hlm_status hlm_mme_global_ranef(hlm_mme *m, const double *theta, double sigma2,
     a += k;
   }
 cleanup:
+  return status;
+}
+
+/* ---- for the analytic gradient (mme_grad.c, issue 7) ------------------- */
+
+void hlm_mme_dd_add(double *acc, double x)
+{
+  dd_add(acc, x);
+}
+
+double hlm_mme_dd_value(const double *acc)
+{
+  return dd_value(acc);
+}
+
+hlm_status hlm_mme_dd_allreduce(hlm_mme *m, double *acc, int n)
+{
+  return dd_allreduce(m, acc, n);
+}
+
+/* Row (in m->B / m->P order) of Z_j column c. */
+static int node_row(const hlm_xblock *b, int c)
+{
+  return b->tree != NULL ? b->tree->pos[c] : c;
+}
+
+/* phi rows := the k x k diagonal blocks of C_jj^-1 from the dense factor
+ * in m->C (its inverse, L^-1, in m->M). */
+static hlm_status dense_phi(hlm_mme *m, const hlm_dcluster *c, int kw,
+                            double *phi)
+{
+  hlm_status status = HLM_OK;
+  int q = c->q;
+  memcpy(m->M, m->C, (size_t)q * q * sizeof *m->M);
+  int info = LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'L', 'N', q, m->M, q);
+  HLM_LAPACK_CHECK(info, "dtrtri", "inverting the factor of C_jj");
+  for (int r = 0; r < m->d->nterms; r++) {
+    int k = m->d->term[r].k;
+    for (int l = 0; l < c->nlev[r]; l++) {
+      int o = c->zoff[r] + l * k;
+      for (int a = 0; a < k; a++) {
+        for (int e = 0; e < k; e++) {
+          int lo = (a > e ? a : e) + o;
+          double s = 0.0; /* (L^-T L^-1)_{o+a, o+e}, L^-1 lower */
+          for (int i = lo; i < q; i++) {
+            s += m->M[i + (size_t)q * (o + a)] * m->M[i + (size_t)q * (o + e)];
+          }
+          phi[(size_t)(o + a) * kw + e] = s;
+        }
+      }
+    }
+  }
+cleanup:
+  return status;
+}
+
+/* phi rows := the k x k diagonal blocks of C_jj^-1 by the selected inverse
+ * on the tree pattern (mme_tree.c). */
+static hlm_status tree_phi(hlm_mme *m, const hlm_dcluster *c, const hlm_tree *t,
+                           int kw, double *phi)
+{
+  hlm_status status = HLM_OK;
+  HLM_TRY(hlm_tree_diag_inverse(t, m->Lf, m->Lfoff, m->tW, m->tSig, m->twork,
+                                m->tq));
+  for (int s = 0; s < t->nst; s++) {
+    int r = t->st_term[s], k = t->st_k[s];
+    int rows = t->kcum[t->nst] - t->kcum[s];
+    for (int n = t->st_node[s]; n < t->st_node[s + 1]; n++) {
+      const double *Sn = m->tSig + t->poff[n];
+      int o = c->zoff[r] + (n - t->st_node[s]) * k;
+      for (int a = 0; a < k; a++) {
+        for (int e = 0; e < k; e++) {
+          phi[(size_t)(o + a) * kw + e] = Sn[a + (size_t)rows * e];
+        }
+      }
+    }
+  }
+cleanup:
+  return status;
+}
+
+/* phi rows += the diagonal blocks of K Sg_j K' with K (q x h, rows in
+ * node order, in m->P) = C_jj^-1 C_jg and Sg_j Sg on the cluster's
+ * global columns. */
+static hlm_status phi_correction(hlm_mme *m, const hlm_xblock *b,
+                                 const hlm_dcluster *c, const double *Sg,
+                                 int kw, double *phi)
+{
+  hlm_status status = HLM_OK;
+  int q = b->q, h = b->ng + m->p;
+  size_t G = (size_t)m->G;
+  double *Ss = NULL, *KS = NULL;
+  HLM_ALLOC(Ss, (size_t)h * h);
+  HLM_ALLOC(KS, (size_t)q * h);
+  for (int e = 0; e < h; e++) {
+    for (int a = 0; a < h; a++) {
+      Ss[a + (size_t)h * e] = Sg[hcol(m, b, a) + G * hcol(m, b, e)];
+    }
+  }
+  cblas_dsymm(CblasColMajor, CblasRight, CblasLower, q, h, 1.0, Ss, h, m->P, q,
+              0.0, KS, q);
+  for (int r = 0; r < m->d->nterms; r++) {
+    int k = m->d->term[r].k;
+    for (int l = 0; l < c->nlev[r]; l++) {
+      int o = c->zoff[r] + l * k;
+      for (int a = 0; a < k; a++) {
+        for (int e = 0; e < k; e++) {
+          phi[(size_t)(o + a) * kw + e] += cblas_ddot(
+              h, &m->P[node_row(b, o + a)], q, &KS[node_row(b, o + e)], q);
+        }
+      }
+    }
+  }
+cleanup:
+  free(Ss);
+  free(KS);
+  return status;
+}
+
+hlm_status hlm_mme_cluster_phi(hlm_mme *m, int64_t j, const double *theta,
+                               const double *Sg, int kw, double *v, double *phi)
+{
+  hlm_status status = HLM_OK;
+  const hlm_xblock *b = &m->blk[j];
+  const hlm_dcluster *c = &m->d->cl[j];
+  int q = b->q, p = m->p, ng = b->ng, h = ng + p;
+  double ld = 0.0, *tmp = NULL;
+  if (q == 0) {
+    return HLM_OK;
+  }
+  hlm_tree_term_factors(m->d, theta, m->Lf, m->Lfoff);
+  HLM_TRY(absorb_cluster(m, j, theta, &ld));
+  /* L' v = w - W (v_global, beta - b0);  K = L^-T W */
+  for (int a = 0; a < ng; a++) {
+    cblas_daxpy(q, -m->g[b->gidx[a]], &m->B[(size_t)q * a], 1, m->w, 1);
+  }
+  cblas_dgemv(CblasColMajor, CblasNoTrans, q, p, -1.0, m->B + (size_t)q * ng, q,
+              m->g + m->qg, 1, 1.0, m->w, 1);
+  memcpy(m->P, m->B, (size_t)q * h * sizeof *m->P);
+  if (b->tree != NULL) {
+    HLM_ALLOC(tmp, (size_t)(b->tree->mmax > 0 ? b->tree->mmax : 1) * h);
+    hlm_tree_solve_lt(b->tree, m->tW, m->w, 1, tmp);
+    if (Sg != NULL) {
+      hlm_tree_solve_lt(b->tree, m->tW, m->P, h, tmp);
+    }
+    HLM_TRY(tree_phi(m, c, b->tree, kw, phi));
+  } else {
+    cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, q, m->C, q,
+                m->w, 1);
+    if (Sg != NULL) {
+      cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasTrans,
+                  CblasNonUnit, q, h, 1.0, m->C, q, m->P, q);
+    }
+    HLM_TRY(dense_phi(m, c, kw, phi));
+  }
+  for (int i = 0; i < q; i++) {
+    v[i] = m->w[node_row(b, i)];
+  }
+  if (Sg != NULL) {
+    HLM_TRY(phi_correction(m, b, c, Sg, kw, phi));
+  }
+cleanup:
+  free(tmp);
   return status;
 }

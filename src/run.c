@@ -12,17 +12,23 @@
 #include "hlm/design.h"
 #include "hlm/fit.h"
 #include "hlm/infer.h"
+#include "hlm/lrt.h"
+#include "hlm/results.h"
 #include "hlm/runlog.h"
 #include "hlm/version.h"
 
-/* End a stage: a fault point for tests, then agreement across ranks. */
+/* End a stage: a fault point for tests, then agreement across ranks.  The
+ * phase timer (hlm/runlog.h) counts this rank's own time in the stage and,
+ * apart, its wait for the slowest rank. */
 static hlm_status stage_end(MPI_Comm comm, hlm_status local, const char *stage)
 {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
   hlm_status fault = hlm_fault_point(stage, rank);
+  hlm_log_phase(stage);
   hlm_status status =
       hlm_comm_agree(comm, fault != HLM_OK ? fault : local, stage, NULL);
+  hlm_log_phase(NULL);
   if (status == HLM_OK) {
     hlm_log_event(comm, HLM_LOG_VERBOSE, "%s: done", stage);
   }
@@ -51,7 +57,11 @@ static hlm_status column_list(const hlm_run *run, const char ***names, int *n)
   int nv = hlm_formula_var_count(run->formula);
   HLM_ALLOC(*names, nv + 3);
   for (int i = 0; i < nv; i++) {
-    (*names)[(*n)++] = hlm_formula_variable(run->formula, i)->name;
+    const hlm_formula_var *v = hlm_formula_variable(run->formula, i);
+    if (v->derived != HLM_FORMULA_COLUMN) {
+      continue; /* cwc(x, g) and friends: x and g are listed */
+    }
+    (*names)[(*n)++] = v->name;
   }
   if (run->cfg->cluster &&
       hlm_formula_var_find(run->formula, run->cfg->cluster) < 0) {
@@ -187,6 +197,9 @@ hlm_status hlm_run_prepare(MPI_Comm comm, const char *config_path,
                     "reading the configuration"));
   HLM_TRY(stage_end(comm, parse_formula(run->cfg, &run->formula),
                     "reading the configuration"));
+  HLM_TRY(stage_end(comm,
+                    hlm_results_check_target(comm, run->cfg, &run->config_text),
+                    "checking the output files"));
   HLM_TRY(stage_end(comm, read_data(run, log), "reading the data"));
   HLM_TRY(stage_end(comm,
                     hlm_groups_examine(comm, run->table, run->formula,
@@ -219,6 +232,7 @@ void hlm_run_destroy(hlm_run **run)
   hlm_table_destroy(&(*run)->table);
   hlm_groups_free(&(*run)->groups);
   hlm_clusters_free(&(*run)->clusters);
+  free((*run)->config_text);
   free(*run);
   *run = NULL;
 }
@@ -270,6 +284,21 @@ cleanup:
   return status;
 }
 
+/* [checkpoint] and the command line's --resume, --stop-after-iterations
+ * into the fit's options (docs/checkpoints.md). */
+static hlm_status checkpoint_options(const hlm_run *run, hlm_fit_options *o)
+{
+  hlm_status status = HLM_OK;
+  o->checkpoint = run->cfg->checkpoint;
+  o->resume = run->flags.resume;
+  HLM_TRY(hlm_to_int(run->cfg->checkpoint_interval, "checkpoint.interval",
+                     &o->checkpoint_interval));
+  HLM_TRY(hlm_to_int(run->flags.stop_after, "--stop-after-iterations",
+                     &o->stop_after));
+cleanup:
+  return status;
+}
+
 /* Design, fit, summary and JSON: the estimation stages of `fit`. */
 static hlm_status estimate(hlm_run *run, FILE *out)
 {
@@ -286,8 +315,11 @@ static hlm_status estimate(hlm_run *run, FILE *out)
   hlm_fit_options_default(&o);
   o.reml = run->cfg->method == HLM_METHOD_REML;
   o.xtol_abs = run->cfg->tolerance;
+  o.optimizer = run->cfg->optimizer == HLM_OPTIMIZER_NEWTON ? HLM_FIT_NEWTON
+                                                            : HLM_FIT_BOBYQA;
   HLM_TRY(hlm_to_int(run->cfg->max_iterations, "estimation.max_iterations",
                      &o.maxeval));
+  HLM_TRY(checkpoint_options(run, &o));
   hlm_design_options dopt = {run->cfg->weights, run->cfg->known_sd};
   HLM_TRY(stage_end(run->comm,
                     hlm_design_create_opt(run->comm, run->formula, run->table,
@@ -296,6 +328,7 @@ static hlm_status estimate(hlm_run *run, FILE *out)
   HLM_TRY(stage_end(
       run->comm, hlm_infer_options_from_config(run->cfg, d, &io, &con, &conL),
       "checking the contrasts"));
+  io.formula = run->formula; /* F tests of its fixed terms */
   if (run->cfg->known_sd && io.df == HLM_DF_SATTERTHWAITE) {
     /* lmerTest's df need derivatives in theta alone here: not built. */
     io.df = HLM_DF_ASYMPTOTIC;
@@ -314,13 +347,27 @@ static hlm_status estimate(hlm_run *run, FILE *out)
       status = hlm_infer_print(inf, out);
     }
     if (status == HLM_OK && run->cfg->summary_json) {
-      status = hlm_fit_write_json(fit, run->cfg->summary_json);
-    }
-    if (status == HLM_OK && run->cfg->summary_json) {
-      status = hlm_infer_write_json(inf, run->cfg->summary_json);
+      status = hlm_results_write_json(fit, inf, run->cfg->summary_json);
     }
   }
   HLM_TRY(stage_end(run->comm, status, "writing the results"));
+  if (run->cfg->nlrt > 0) { /* [[lrt]] (issue 9) */
+    hlm_lrt *lrt = NULL;
+    HLM_TRY(stage_end(run->comm,
+                      hlm_lrt_run(run->comm, run->cfg, run->formula, run->table,
+                                  &run->clusters, &dopt, &o, &lrt),
+                      "likelihood-ratio tests"));
+    status =
+        rank == 0 ? hlm_lrt_output(lrt, out, run->cfg->summary_json) : HLM_OK;
+    hlm_lrt_destroy(&lrt);
+    HLM_TRY(stage_end(run->comm, status, "writing the tests"));
+  }
+  if (run->cfg->results) {
+    hlm_results_input ri = {
+        run->cfg, run->config_text, run->table, d, fit, inf, &io, conL};
+    HLM_TRY(stage_end(run->comm, hlm_results_write(run->comm, &ri),
+                      "writing the results file"));
+  }
   if (!hlm_fit_converged(fit)) {
     status = HLM_ERROR(HLM_ERR_NUMERIC,
                        "the optimizer stopped after %d evaluations without "
@@ -342,10 +389,16 @@ cleanup:
  * ranks reach the footer (collective) together. */
 hlm_status hlm_run_fit(MPI_Comm comm, const char *config_path, FILE *out)
 {
+  return hlm_run_fit_flags(comm, config_path, NULL, out);
+}
+
+hlm_status hlm_run_fit_flags(MPI_Comm comm, const char *config_path,
+                             const hlm_run_flags *flags, FILE *out)
+{
   hlm_status status = HLM_OK;
   hlm_run *run = NULL;
   int size = 1;
-  const char *outputs[2] = {NULL, NULL};
+  const char *outputs[3] = {NULL, NULL, NULL};
   MPI_Comm_size(comm, &size);
   HLM_TRY(hlm_log_header(comm, config_path));
   FILE *log = hlm_log_stream(comm, HLM_LOG_NORMAL);
@@ -357,7 +410,11 @@ hlm_status hlm_run_fit(MPI_Comm comm, const char *config_path, FILE *out)
       hlm_partition_report(&run->partition, size, log);
     }
     outputs[0] = run->cfg->summary_json;
+    if (flags) {
+      run->flags = *flags;
+    }
     status = estimate(run, out);
+    outputs[1] = status == HLM_OK ? run->cfg->results : NULL;
   }
   hlm_status footer = hlm_log_footer(comm, status, outputs);
   if (status == HLM_OK) {

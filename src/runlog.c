@@ -1,6 +1,8 @@
-/* runlog.c: header, timestamped events and footer of a run's log. */
+/* runlog.c: header, timestamped events, optimizer progress, phase timing
+ * and footer of a run's log. */
 #include "hlm/runlog.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +19,82 @@ static struct {
   double start;
 } log_state = {NULL, 0, HLM_LOG_NORMAL, 0.0};
 
+/* The phases of a fit, in the order of the run, with the short labels the
+ * footer prints.  A fixed table, so the footer reduces the same slots on
+ * every rank. */
+enum {
+  PH_CONFIG,
+  PH_READ,
+  PH_GROUPS,
+  PH_SHUFFLE,
+  PH_DESIGN,
+  PH_CONTRASTS,
+  PH_XPROD, /* up to the optimizer's first call */
+  PH_ITER,  /* the optimizer's first to last call */
+  PH_ESTIMATES,
+  PH_INFER,
+  PH_LRT,
+  PH_OUTPUT,
+  PH_WAIT,  /* waits at the ends of phases */
+  PH_OTHER, /* stages not listed below, the footer */
+  NPHASES
+};
+static const char *const phase_label[NPHASES] = {
+    [PH_CONFIG] = "config",
+    [PH_READ] = "read",
+    [PH_GROUPS] = "groups",
+    [PH_SHUFFLE] = "shuffle",
+    [PH_DESIGN] = "design",
+    [PH_CONTRASTS] = "contrasts",
+    [PH_XPROD] = "cross-products",
+    [PH_ITER] = "iterations",
+    [PH_ESTIMATES] = "estimates",
+    [PH_INFER] = "inference",
+    [PH_LRT] = "likelihood-ratio tests",
+    [PH_OUTPUT] = "output",
+    [PH_WAIT] = "waits at phase ends",
+    [PH_OTHER] = "other",
+};
+/* The stage names of src/run.c. */
+static const struct {
+  const char *stage;
+  int phase;
+} stage_phase[] = {
+    {"reading the configuration", PH_CONFIG},
+    {"checking the output files", PH_CONFIG},
+    {"reading the data", PH_READ},
+    {"examining the grouping factors", PH_GROUPS},
+    {"partitioning the rows", PH_SHUFFLE},
+    {"building the design", PH_DESIGN},
+    {"checking the contrasts", PH_CONTRASTS},
+    {"fitting", PH_ESTIMATES},
+    {"inference", PH_INFER},
+    {"likelihood-ratio tests", PH_LRT},
+    {"writing the results", PH_OUTPUT},
+    {"writing the tests", PH_OUTPUT},
+    {"writing the results file", PH_OUTPUT},
+};
+enum { NSTAGES = sizeof stage_phase / sizeof stage_phase[0] };
+
+static struct {
+  double mark; /* end of the last phase marked (0: not yet) */
+  double seconds[NPHASES];
+  int seen[NPHASES];
+  int optimizing; /* between the optimizer's first call and the
+                     next phase mark */
+  double opt_first, opt_last, last_print;
+  double best, best_printed;
+  int nfits; /* optimizer runs so far (refits for [[lrt]] are counted) */
+} timing;
+
 void hlm_log_configure(FILE *stream, hlm_log_level level)
 {
   log_state.stream = stream;
   log_state.level = level;
   log_state.configured = 1;
   log_state.start = MPI_Wtime();
+  memset(&timing, 0, sizeof timing);
+  timing.mark = log_state.start;
 }
 
 FILE *hlm_log_stream(MPI_Comm comm, hlm_log_level level)
@@ -62,6 +134,136 @@ void hlm_log_event(MPI_Comm comm, hlm_log_level level, const char *fmt, ...)
   va_end(ap);
   fputc('\n', f);
   fflush(f);
+}
+
+static int phase_slot(const char *phase)
+{
+  if (phase == NULL) {
+    return PH_WAIT;
+  }
+  for (int i = 0; i < NSTAGES; i++) {
+    if (strcmp(stage_phase[i].stage, phase) == 0) {
+      return stage_phase[i].phase;
+    }
+  }
+  return PH_OTHER;
+}
+
+/* Add the time from the last mark to `until` to slot i; mark `until`. */
+static void phase_add(int i, double until)
+{
+  if (timing.mark > 0.0 && until > timing.mark) {
+    timing.seconds[i] += until - timing.mark;
+  }
+  timing.seen[i] = 1;
+  timing.mark = until;
+}
+
+void hlm_log_phase(const char *phase)
+{
+  double now = MPI_Wtime();
+  if (timing.optimizing) {
+    phase_add(PH_ITER, timing.opt_last);
+    timing.optimizing = 0;
+  }
+  phase_add(phase_slot(phase), now);
+}
+
+static double progress_interval(void)
+{
+  const char *env = getenv("HLM_PROGRESS_SECONDS");
+  char *end = NULL;
+  double v = env ? strtod(env, &end) : NAN;
+  return env && end != env && v >= 0.0 ? v : 10.0;
+}
+
+/* Rank 0: one progress line. */
+static void progress_line(FILE *f, int nevals, double crit, int last,
+                          double now)
+{
+  double secs = now - timing.opt_first;
+  timestamp(f);
+  if (timing.nfits > 1) {
+    fprintf(f, "optimizer, fit %d: ", timing.nfits);
+  } else {
+    fprintf(f, "optimizer: ");
+  }
+  fprintf(f, "evaluation %d%s: criterion %.10g (best %.10g", nevals,
+          last ? " (last)" : "", crit, timing.best);
+  if (nevals > 1) {
+    fprintf(f, ", %+.3g since the previous line",
+            timing.best - timing.best_printed);
+  }
+  fprintf(f, "), %.2f s", secs);
+  if (secs > 0.0) {
+    fprintf(f, ", %.1f evaluations/s", nevals / secs);
+  }
+  fputc('\n', f);
+  fflush(f);
+  timing.best_printed = timing.best;
+  timing.last_print = now;
+}
+
+void hlm_log_progress(MPI_Comm comm, int nevals, double crit, int last)
+{
+  double now = MPI_Wtime();
+  if (nevals == 0 || !timing.optimizing) {
+    if (timing.optimizing) { /* another fit in the same stage */
+      phase_add(PH_ITER, timing.opt_last);
+    }
+    phase_add(PH_XPROD, now);
+    timing.optimizing = 1;
+    timing.nfits++;
+    timing.opt_first = timing.last_print = now;
+    timing.best = timing.best_printed = HUGE_VAL;
+  }
+  timing.opt_last = now;
+  if (nevals == 0) {
+    return;
+  }
+  FILE *f = hlm_log_stream(comm, HLM_LOG_NORMAL);
+  if (f == NULL) {
+    return; /* not rank 0, or --quiet */
+  }
+  timing.best = crit < timing.best ? crit : timing.best;
+  if (nevals == 1) {
+    timing.best_printed = crit; /* no change to report on the first line */
+  }
+  if (log_state.level >= HLM_LOG_VERBOSE || nevals == 1 || last ||
+      now - timing.last_print >= progress_interval()) {
+    progress_line(f, nevals, crit, last, now);
+  }
+}
+
+/* Collective.  Rank 0 prints the time per phase: slowest rank, mean,
+ * fastest rank. */
+static hlm_status print_phases(MPI_Comm comm, FILE *f)
+{
+  hlm_status status = HLM_OK;
+  double mx[2 * NPHASES], sum[NPHASES];
+  int size = 1;
+  MPI_Comm_size(comm, &size);
+  for (int i = 0; i < NPHASES; i++) {
+    mx[i] = timing.seconds[i];
+    mx[NPHASES + i] = timing.seen[i] ? -timing.seconds[i] : -HUGE_VAL;
+    sum[i] = timing.seconds[i];
+  }
+  HLM_MPI(
+      MPI_Allreduce(MPI_IN_PLACE, mx, 2 * NPHASES, MPI_DOUBLE, MPI_MAX, comm));
+  HLM_MPI(MPI_Allreduce(MPI_IN_PLACE, sum, NPHASES, MPI_DOUBLE, MPI_SUM, comm));
+  if (f == NULL) {
+    goto cleanup;
+  }
+  fprintf(f, "  time per phase (s):        slowest rank       mean    "
+             "fastest rank\n");
+  for (int i = 0; i < NPHASES; i++) {
+    if (mx[NPHASES + i] > -HUGE_VAL) {
+      fprintf(f, "    %-22s %12.3f %10.3f %12.3f\n", phase_label[i], mx[i],
+              sum[i] / size, -mx[NPHASES + i]);
+    }
+  }
+cleanup:
+  return status;
 }
 
 /* Rank 0: "host (n ranks), ..." from the gathered processor names. */
@@ -130,6 +332,11 @@ hlm_status hlm_log_footer(MPI_Comm comm, hlm_status run_status,
     timestamp(f);
     if (run_status == HLM_OK) {
       fprintf(f, "finished: converged\n");
+    } else if (run_status == HLM_STOPPED) {
+      fprintf(f,
+              "finished: stopped with a checkpoint (exit code %d): "
+              "continue with --resume\n",
+              hlm_status_exit_code(run_status));
     } else if (run_status == HLM_ERR_OTHER_RANK) {
       fprintf(f, "finished: FAILED on another rank (the message follows)\n");
     } else {
@@ -142,6 +349,12 @@ hlm_status hlm_log_footer(MPI_Comm comm, hlm_status run_status,
     for (int i = 0; outputs && outputs[i]; i++) {
       fprintf(f, "  output: %s\n", outputs[i]);
     }
+  }
+  if (log_state.level >= HLM_LOG_VERBOSE) {
+    hlm_log_phase("footer");
+    HLM_TRY(print_phases(comm, f));
+  }
+  if (f) {
     fflush(f);
   }
 cleanup:

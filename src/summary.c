@@ -96,6 +96,78 @@ static void print_random(const hlm_fit *f, FILE *out)
   fprintf(out, "\n\n");
 }
 
+/* Whether every ':'-separated variable of grouping factor b is one of a's
+ * ("batch" is within "cask:batch"): a level of a then lies in one level of
+ * b, by the formula (factors nested only in the data are not seen). */
+static int group_within(const char *a, const char *b)
+{
+  for (const char *p = b; *p;) {
+    size_t n = strcspn(p, ":");
+    int found = 0;
+    for (const char *q = a; *q && !found;) {
+      size_t m = strcspn(q, ":");
+      found = m == n && !strncmp(p, q, n);
+      q += m + (q[m] == ':');
+    }
+    if (!found) {
+      return 0;
+    }
+    p += n + (p[n] == ':');
+  }
+  return 1;
+}
+
+/* The intraclass correlations of a random-intercept model (every term
+ * `(1 | g)`, sigma estimated): icc[r] = var_r / (sum_s var_s + sigma^2),
+ * and cum[r] = the same with the variances of every term whose grouping
+ * factor contains r's (Stata's estat icc for nested levels: two rows that
+ * share r's level share those too).  Returns 0 (nothing filled) for other
+ * models.  icc and cum have f->nterms entries. */
+static int fit_icc(const hlm_fit *f, double *icc, double *cum)
+{
+  double total = f->sigma * f->sigma;
+  if (f->known_sd || f->nterms < 1) {
+    return 0;
+  }
+  for (int r = 0; r < f->nterms; r++) {
+    const hlm_varcorr *v = term_var(f, r, 0);
+    if (f->term[r].k != 1 || strcmp(f->term[r].colname[0], "(Intercept)") ||
+        v == NULL) {
+      return 0;
+    }
+    total += v->vcov;
+  }
+  for (int r = 0; r < f->nterms; r++) {
+    icc[r] = term_var(f, r, 0)->vcov / total;
+    cum[r] = 0;
+    for (int s = 0; s < f->nterms; s++) {
+      if (group_within(f->term[r].group, f->term[s].group)) {
+        cum[r] += term_var(f, s, 0)->vcov / total;
+      }
+    }
+  }
+  return 1;
+}
+
+static void print_icc(const hlm_fit *f, FILE *out)
+{
+  double icc[64], cum[64];
+  int wg = 8;
+  if (f->nterms > 64 || !fit_icc(f, icc, cum)) {
+    return;
+  }
+  for (int r = 0; r < f->nterms; r++) {
+    wg = max_int(wg, (int)strlen(f->term[r].vcgroup));
+  }
+  fprintf(out, "Intraclass correlation (random intercepts):\n %-*s %10s %10s\n",
+          wg, "Groups", "ICC", "cumulative");
+  for (int r = 0; r < f->nterms; r++) {
+    fprintf(out, " %-*s %10.4g %10.4g\n", wg, f->term[r].vcgroup, icc[r],
+            cum[r]);
+  }
+  fprintf(out, "\n");
+}
+
 static void print_fixed(const hlm_fit *f, FILE *out)
 {
   int wn = 0;
@@ -115,6 +187,7 @@ hlm_status hlm_fit_print_summary(const hlm_fit *f, FILE *out)
   hlm_status status = HLM_OK;
   print_header(f, out);
   print_random(f, out);
+  print_icc(f, out);
   print_fixed(f, out);
   if (f->singular) {
     fprintf(out, "boundary (singular) fit: see help('isSingular')\n");
@@ -123,11 +196,9 @@ hlm_status hlm_fit_print_summary(const hlm_fit *f, FILE *out)
     fprintf(out, "warning: the optimizer stopped at its evaluation limit "
                  "before converging\n");
   }
-  fprintf(out,
-          "Optimizer: NLopt BOBYQA, %d evaluations (code %d); %d rank%s, "
-          "%.3f s\n",
-          f->evaluations, f->nlopt_result, f->ranks, f->ranks == 1 ? "" : "s",
-          f->seconds);
+  fprintf(out, "Optimizer: %s, %d evaluations (code %d); %d rank%s, %.3f s\n",
+          hlm_fit_optimizer_name(f), f->evaluations, f->nlopt_result, f->ranks,
+          f->ranks == 1 ? "" : "s", f->seconds);
   HLM_CHECK(!ferror(out), HLM_ERR_IO, "cannot write the summary");
 cleanup:
   return status;
@@ -220,6 +291,24 @@ static json_t *json_matrix(const double *m, int p)
   return a;
 }
 
+/* `icc`: per random term, or null (docs/results-json.md). */
+static json_t *json_icc(const hlm_fit *f)
+{
+  double icc[64], cum[64];
+  if (f->nterms > 64 || !fit_icc(f, icc, cum)) {
+    return json_null();
+  }
+  json_t *a = json_array();
+  for (int r = 0; r < f->nterms; r++) {
+    json_t *e = json_object();
+    json_object_set_new(e, "grp", json_string(f->term[r].vcgroup));
+    json_object_set_new(e, "icc", json_num(icc[r]));
+    json_object_set_new(e, "icc_cumulative", json_num(cum[r]));
+    json_array_append_new(a, e);
+  }
+  return a;
+}
+
 static json_t *json_fit(const hlm_fit *f)
 {
   json_t *o = json_object(), *ng = json_object(), *th = json_array();
@@ -239,6 +328,7 @@ static json_t *json_fit(const hlm_fit *f)
   json_object_set_new(o, "vcov", json_matrix(f->vcov, f->p));
   json_object_set_new(o, "theta", th);
   json_object_set_new(o, "varcorr", json_varcorr(f));
+  json_object_set_new(o, "icc", json_icc(f));
   json_object_set_new(o, "sigma", json_num(f->sigma));
   json_object_set_new(o, "logLik", json_num(f->loglik));
   json_object_set_new(o, "deviance_or_reml_criterion", json_num(f->crit));
@@ -251,7 +341,7 @@ static json_t *json_fit(const hlm_fit *f)
   json_object_set_new(o, "singular", json_boolean(f->singular));
   json_object_set_new(o, "converged", json_boolean(f->converged));
   json_object_set_new(o, "ranef", json_ranef(f));
-  json_object_set_new(o, "optimizer", json_string("NLopt LN_BOBYQA"));
+  json_object_set_new(o, "optimizer", json_string(hlm_fit_optimizer_name(f)));
   json_object_set_new(o, "evaluations", json_integer(f->evaluations));
   json_object_set_new(o, "ranks", json_integer(f->ranks));
   json_object_set_new(o, "time_seconds", json_num(f->seconds));

@@ -53,6 +53,16 @@ typedef struct hlm_config_contrast {
   int *coef_line, *coef_column;
 } hlm_config_contrast;
 
+/* One [[lrt]]: a likelihood-ratio test of the model against another,
+ * nested one, given by its formula or by a term of the model to drop
+ * (exactly one of formula and drop is set; docs/inference.md). */
+typedef struct hlm_config_lrt {
+  char *name;
+  char *formula;
+  char *drop;
+  int line, column; /* of the [[lrt]] table */
+} hlm_config_lrt;
+
 /* Validated settings of the features built so far; later issues add
  * fields as they turn their keys on.  Strings are owned by the config (NULL
  * when unset and without default).  Paths are resolved relative to the
@@ -79,8 +89,17 @@ typedef struct hlm_config {
   /* [[contrast]] */
   int ncontrast;
   hlm_config_contrast *contrast;
+  /* [[lrt]] */
+  int nlrt;
+  hlm_config_lrt *lrt;
   /* [output] */
   char *summary_json; /* NULL: no JSON summary */
+  char *results;      /* HDF5 results file (docs/results-format.md) or NULL */
+  int results_fitted; /* write fitted values and residuals per row */
+  int overwrite;      /* replace an existing results file */
+  /* [checkpoint] */
+  char *checkpoint; /* checkpoint file (docs/checkpoints.md) or NULL */
+  int64_t checkpoint_interval;
   /* which keys were given (1) or defaulted (0), by schema index */
   unsigned char *given;
 } hlm_config;

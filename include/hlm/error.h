@@ -50,6 +50,9 @@ typedef enum hlm_status {
   HLM_ERR_NOMEM,           /* out of memory */
   HLM_ERR_INTERNAL,        /* a bug in hlm-mpi */
   HLM_ERR_OTHER_RANK,      /* another rank failed; this one is fine */
+  HLM_STOPPED,             /* stopped on request (a signal, or
+                              --stop-after-iterations) with a checkpoint:
+                              continue with --resume */
   HLM_STATUS_COUNT
 } hlm_status;
 

@@ -37,7 +37,23 @@ typedef struct hlm_fit_options {
   int maxeval;          /* most criterion evaluations: 100000 */
   const double *theta0; /* start (ntheta values); NULL: lme4's default,
                            1 on the diagonals, 0 elsewhere */
+  /* Checkpoints (docs/checkpoints.md): the evaluations so far, written
+   * atomically by rank 0 every checkpoint_interval evaluations (0: only
+   * when stopping), and when any rank catches SIGTERM or SIGUSR1 or after
+   * stop_after evaluations in all (0: never), when the fit then stops with
+   * HLM_STOPPED.  resume: replay checkpoint's evaluations first. */
+  const char *checkpoint; /* the file, or NULL: none (the default) */
+  int checkpoint_interval;
+  int stop_after;
+  int resume;
+  /* The optimizer of theta (issue 7): HLM_FIT_BOBYQA (the default; the
+   * environment variable HLM_OPTIMIZER=newton changes the default, a
+   * testing knob) or HLM_FIT_NEWTON, projected quasi-Newton with the
+   * analytic gradient (docs/estimation.md). */
+  int optimizer;
 } hlm_fit_options;
+
+enum { HLM_FIT_BOBYQA = 0, HLM_FIT_NEWTON = 1 };
 
 /* Local.  The defaults above. */
 void hlm_fit_options_default(hlm_fit_options *o);

@@ -25,6 +25,10 @@
  *   - (1 | a/b) becomes (1 | b:a) + (1 | a), innermost first, with the
  *     grouping variables of b:a listed innermost first, exactly as lme4
  *     names them ("Variety:Block" for Block/Variety).
+ * Three functions make derived variables, computed later from the data by
+ * the design layer: cmean(x, g), cwc(x, g) and gmc(x) (cluster mean,
+ * centering within cluster, grand-mean centering); each is one variable
+ * named by its canonical text ("cwc(x, g)").
  * docs/formula.md has the full grammar, the error messages and the limits.
  *
  * A parsed formula is immutable; every pointer returned by an accessor
@@ -60,20 +64,25 @@ enum {
   HLM_FORMULA_ROLE_RESPONSE = 1u << 0, /* the response, left of `~` */
   HLM_FORMULA_ROLE_FIXED = 1u << 1,    /* in a fixed term */
   HLM_FORMULA_ROLE_RANDOM = 1u << 2,   /* in a random term's effects */
-  HLM_FORMULA_ROLE_GROUPING = 1u << 3  /* in a grouping factor (always a
+  HLM_FORMULA_ROLE_GROUPING = 1u << 3, /* in a grouping factor (always a
                                           factor, whatever its data type) */
+  HLM_FORMULA_ROLE_SOURCE = 1u << 4    /* an argument of a derived variable
+                                          (x or g of cwc(x, g)) */
 };
+
+/* What a variable is: a column of the data, or a variable derived from
+ * columns by the design layer (docs/formula.md, "Centering and cluster
+ * means"). */
+typedef enum hlm_formula_derived {
+  HLM_FORMULA_COLUMN = 0, /* a column of the data */
+  HLM_FORMULA_CMEAN,      /* cmean(x, g): mean of x over the rows of the
+                             row's level of g */
+  HLM_FORMULA_CWC,        /* cwc(x, g) = x - cmean(x, g) */
+  HLM_FORMULA_GMC         /* gmc(x) = x - the mean of x over all rows */
+} hlm_formula_derived;
 
 /* A parsed formula (opaque). */
 typedef struct hlm_formula hlm_formula;
-
-/* A variable the model uses. */
-typedef struct hlm_formula_var {
-  const char *name; /* as written, without backquotes */
-  unsigned roles;   /* HLM_FORMULA_ROLE_* bits */
-  size_t offset;    /* byte offset of its first appearance in the text */
-  int line, column; /* the same position, 1-based (column in characters) */
-} hlm_formula_var;
 
 /* A term: one variable, or the interaction of several (x1:f has two).
  * Never empty.  var[k] indexes hlm_formula_variable(); name[k] is that
@@ -83,6 +92,21 @@ typedef struct hlm_formula_term {
   const int *var;
   const char *const *name;
 } hlm_formula_term;
+
+/* A variable the model uses. */
+typedef struct hlm_formula_var {
+  const char *name; /* as written, without backquotes; a derived variable's
+                       name is its canonical text, "cwc(x, a:b)" (R's
+                       deparse, which lme4 uses for coefficient names) */
+  unsigned roles;   /* HLM_FORMULA_ROLE_* bits */
+  size_t offset;    /* byte offset of its first appearance in the text (a
+                       derived variable: of its function name) */
+  int line, column; /* the same position, 1-based (column in characters) */
+  hlm_formula_derived derived; /* HLM_FORMULA_COLUMN for a data column */
+  int source;                  /* derived: index of x; -1 for a column */
+  hlm_formula_term by;         /* cmean, cwc: the grouping factor g (variables
+                                  as written); nvars 0 otherwise */
+} hlm_formula_var;
 
 /* A random term (effects | group) after the expansion of || and /. */
 typedef struct hlm_formula_random {
@@ -134,7 +158,9 @@ const hlm_formula_random *hlm_formula_random_term(const hlm_formula *f, int i);
 /* The variables the model uses (each once): the response first, then the
  * others in order of first appearance.  Variables that appear only in
  * removed terms (x in `y ~ z - x`) are not listed.  The data layer reads
- * exactly these columns.  NULL when i is out of range. */
+ * exactly the columns among them (derived == HLM_FORMULA_COLUMN); the
+ * arguments of a derived variable are listed before it, with role
+ * HLM_FORMULA_ROLE_SOURCE.  NULL when i is out of range. */
 int hlm_formula_var_count(const hlm_formula *f);
 const hlm_formula_var *hlm_formula_variable(const hlm_formula *f, int i);
 

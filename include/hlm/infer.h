@@ -22,6 +22,7 @@
 #include "hlm/design.h"
 #include "hlm/error.h"
 #include "hlm/fit.h"
+#include "hlm/formula.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,7 +41,21 @@ typedef struct hlm_infer_options {
   double level;     /* confidence level: 0.95 */
   int ncontrast;
   const hlm_infer_contrast *contrast; /* ncontrast; copied */
+  const hlm_formula *formula;         /* the fit's formula (not owned, used only
+                                         during hlm_infer_run), for the F tests of
+                                         its fixed terms; NULL: no F tests */
 } hlm_infer_options;
+
+/* One row of lmerTest's anova() table: the joint F test of a fixed term's
+ * coefficients, L beta = 0 (docs/inference.md).  den_df is INFINITY for
+ * asymptotic (chi-square / q) tests; every value is NAN when the term's
+ * hypothesis has rank 0. */
+typedef struct hlm_infer_ftest {
+  const char *term; /* R's term label ("nitro:Variety") */
+  double sum_sq, mean_sq, num_df, den_df, F, p;
+  int nrow;        /* rows of the hypothesis matrix L */
+  const double *L; /* nrow x nfixed, row-major */
+} hlm_infer_ftest;
 
 /* One t (or z) test: estimate, SE, df (INFINITY for z), t, two-sided p,
  * confidence interval. */
@@ -76,6 +91,16 @@ int hlm_infer_nfixed(const hlm_infer *inf);
 const hlm_infer_test *hlm_infer_fixed(const hlm_infer *inf, int j);
 int hlm_infer_ncontrast(const hlm_infer *inf);
 const hlm_infer_test *hlm_infer_contrast_test(const hlm_infer *inf, int c);
+/* The F tests of the fixed terms (0 without a formula or without terms).
+ * The type of the hypotheses: "III" (lmerTest's default), or "I" where
+ * lmerTest's type III falls back to it (at most one term); NULL with a
+ * note (hlm_infer_anova_note) when the model's coding is one we do not
+ * build type III hypotheses for. */
+int hlm_infer_nanova(const hlm_infer *inf);
+const hlm_infer_ftest *hlm_infer_anova(const hlm_infer *inf, int i);
+const char *hlm_infer_anova_type(const hlm_infer *inf);
+const char *hlm_infer_anova_note(const hlm_infer *inf);
+
 /* The variance parameters (theta, sigma) and their asymptotic covariance A
  * ((ntheta + 1)^2, column-major); NULL unless df is Satterthwaite. */
 int hlm_infer_nvarpar(const hlm_infer *inf);

@@ -21,6 +21,13 @@
 extern "C" {
 #endif
 
+/* Command-line flags of a fit (docs/checkpoints.md). */
+typedef struct hlm_run_flags {
+  int resume;         /* --resume: continue from [checkpoint] path */
+  int64_t stop_after; /* --stop-after-iterations K: checkpoint and stop
+                         after K evaluations in all (0: never) */
+} hlm_run_flags;
+
 /* Everything a fit starts from.  Owned by the run; free with
  * hlm_run_destroy. */
 typedef struct hlm_run {
@@ -33,6 +40,8 @@ typedef struct hlm_run {
   hlm_clusters clusters;
   hlm_partition_info partition;
   int partitioned;
+  char *config_text;   /* the config file, for the results file (or NULL) */
+  hlm_run_flags flags; /* of the command line */
 } hlm_run;
 
 /* Collective on comm.  Read and validate config_path, parse the formula,
@@ -52,6 +61,10 @@ hlm_status hlm_run_check(MPI_Comm comm, const char *config_path, FILE *out);
 
 /* Collective on comm.  `hlm-mpi fit`. */
 hlm_status hlm_run_fit(MPI_Comm comm, const char *config_path, FILE *out);
+
+/* Collective on comm.  hlm_run_fit with flags (NULL: none). */
+hlm_status hlm_run_fit_flags(MPI_Comm comm, const char *config_path,
+                             const hlm_run_flags *flags, FILE *out);
 
 #ifdef __cplusplus
 }

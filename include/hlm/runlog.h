@@ -5,8 +5,13 @@
  * in the collectives.
  *
  *   quiet    results only: no header, stages or footer (errors still print)
- *   normal   header, data, settings, partition, footer
- *   verbose  also a timestamped line as each stage ends
+ *   normal   header, data, settings, partition, optimizer progress (first
+ *            and last evaluation, and a line at most every 10 s), footer
+ *   verbose  also a timestamped line as each stage ends, a progress line
+ *            per evaluation, and the time per phase in the footer
+ *
+ * The phase timer and the progress lines are local bookkeeping: they add
+ * no communication except one reduction in the (collective) footer.
  */
 #ifndef HLM_RUNLOG_H
 #define HLM_RUNLOG_H
@@ -47,10 +52,30 @@ void hlm_log_event(MPI_Comm comm, hlm_log_level level, const char *fmt, ...)
  * when there is one, the config path, the start time. */
 hlm_status hlm_log_header(MPI_Comm comm, const char *config_path);
 
+/* Local.  Phase timing (docs/performance.md, "where the time goes").  The
+ * time since the previous mark is added to `phase`, a stage name of
+ * src/run.c ("reading the data", "fitting", ...; names the log does not
+ * know count as "other"); NULL names the wait at the end of a phase, for
+ * the slowest rank (the agreement).  While the optimizer runs
+ * (hlm_log_progress), the time up to its first evaluation counts as the
+ * cross-products and the time between its first and last call as the
+ * iterations. */
+void hlm_log_phase(const char *phase);
+
+/* Local, called by the optimizer loop on every rank before each command it
+ * broadcasts (src/fit.c): `nevals` evaluations done so far (0 at the first
+ * call of a fit), `crit` the criterion of the latest one, `last` non-zero
+ * on the final call (read on rank 0 only).  Rank 0 prints a line for
+ * evaluation 1, the last one, and one at most every HLM_PROGRESS_SECONDS
+ * (environment; default 10) seconds; with --verbose every evaluation.
+ * No communication. */
+void hlm_log_progress(MPI_Comm comm, int nevals, double crit, int last);
+
 /* Collective on comm.  The footer: how the run ended (`status`, the agreed
  * status of the run; `what` e.g. "converged"), the total time, the peak
  * resident memory per rank (smallest and largest), and the output paths
- * (`outputs`, NULL-terminated, may be NULL). */
+ * (`outputs`, NULL-terminated, may be NULL); with --verbose the time per
+ * phase (slowest rank, mean, fastest rank). */
 hlm_status hlm_log_footer(MPI_Comm comm, hlm_status status,
                           const char *const *outputs);
 

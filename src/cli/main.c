@@ -20,6 +20,8 @@ typedef struct cli_ctx {
   int size;
   int verbose;
   int quiet;
+  hlm_run_flags flags; /* --resume, --stop-after-iterations (fit only) */
+  int nflags;          /* how many of them were given */
 } cli_ctx;
 
 typedef hlm_status (*cli_handler)(cli_ctx *ctx, int argc, char **argv);
@@ -41,8 +43,8 @@ static hlm_status cmd_simulate(cli_ctx *ctx, int argc, char **argv);
 static const cli_command *find_command(const char *name);
 
 static const cli_command commands[] = {
-    {"fit", "CONFIG.toml", "fit the model described in CONFIG.toml", 1, 1,
-     cmd_fit},
+    {"fit", "CONFIG.toml [--resume] [--stop-after-iterations K]",
+     "fit the model described in CONFIG.toml", 1, 4, cmd_fit},
     {"check", "CONFIG.toml",
      "validate CONFIG.toml and print the model it describes", 1, 1, cmd_check},
     {"import", "DATA.csv DATA.h5 [--group NAME] [--type COL=KIND ...]",
@@ -70,18 +72,28 @@ static void print_help(FILE *out)
                "  -h, --help     show this help and exit\n"
                "  -V, --version  show the version of hlm-mpi and of the "
                "libraries it uses\n"
-               "  -v, --verbose  log each stage with a timestamp; on errors, "
-               "also print where\n"
-               "                 in the code they arose\n"
+               "  -v, --verbose  log each stage with a timestamp, every "
+               "evaluation of the\n"
+               "                 criterion and the time per phase; on errors, "
+               "also print\n"
+               "                 where in the code they arose\n"
                "  -q, --quiet    print results only: no header, progress or "
                "footer on stderr\n"
-               "                 (errors are still printed)\n\n"
+               "                 (errors are still printed)\n"
+               "  --resume       fit: continue from the checkpoint of "
+               "[checkpoint] path\n"
+               "  --stop-after-iterations K\n"
+               "                 fit: write the checkpoint and stop (exit 10) "
+               "after K\n"
+               "                 evaluations of the criterion\n\n"
                "Results go to stdout, messages (the log) to stderr.\n"
                "Exit status: 0 success, 1 internal error, 2 usage error, "
                "3 feature not implemented yet,\n"
                "  4 configuration error, 5 data error, 6 input/output error, "
                "7 numerical failure\n"
-               "  or no convergence, 8 out of memory, 9 MPI failure.\n"
+               "  or no convergence, 8 out of memory, 9 MPI failure, 10 "
+               "stopped with a\n"
+               "  checkpoint (SIGTERM, SIGUSR1 or --stop-after-iterations).\n"
                "Documentation: docs/ in the source tree (docs/errors.md for "
                "messages).\n");
 }
@@ -97,10 +109,48 @@ static hlm_status phase_end(cli_ctx *ctx, hlm_status local, const char *phase)
   return hlm_comm_agree(ctx->comm, local, phase, NULL);
 }
 
+static int take_option(const char *opt, int argc, char **argv, int *i,
+                       const char **value);
+
+/* --resume or --stop-after-iterations K at argv[*i] (advanced past it):
+ * 1 when it was one of them, with *status set on a bad value. */
+static int fit_flag(cli_ctx *ctx, int argc, char **argv, int *i,
+                    hlm_status *status)
+{
+  const char *v = NULL;
+  char *end = NULL;
+  if (!strcmp(argv[*i], "--resume")) {
+    ctx->flags.resume = 1;
+  } else if (take_option("--stop-after-iterations", argc, argv, i, &v)) {
+    long long k = v ? strtoll(v, &end, 10) : 0;
+    if (v == NULL || *end != '\0' || k < 1) {
+      *status = HLM_ERROR(HLM_ERR_USAGE,
+                          "--stop-after-iterations needs a positive number of "
+                          "evaluations, got '%s'",
+                          v ? v : "");
+    }
+    ctx->flags.stop_after = k;
+  } else {
+    return 0;
+  }
+  ctx->nflags++;
+  return 1;
+}
+
 static hlm_status cmd_fit(cli_ctx *ctx, int argc, char **argv)
 {
-  (void)argc;
-  return hlm_run_fit(ctx->comm, argv[0], stdout);
+  hlm_status status = HLM_OK;
+  for (int i = 1; i < argc && status == HLM_OK; i++) {
+    if (!fit_flag(ctx, argc, argv, &i, &status)) {
+      return HLM_ERROR(HLM_ERR_USAGE,
+                       "fit: unexpected argument '%s' (see hlm-mpi --help)",
+                       argv[i]);
+    }
+  }
+  if (status != HLM_OK) {
+    return status;
+  }
+  return hlm_run_fit_flags(ctx->comm, argv[0], &ctx->flags, stdout);
 }
 
 static hlm_status cmd_check(cli_ctx *ctx, int argc, char **argv)
@@ -257,6 +307,7 @@ static hlm_status parse_args(cli_ctx *ctx, int argc, char **argv,
                              const cli_command **cmd, int *first, int *done)
 {
   int i = 1;
+  hlm_status status = HLM_OK;
   for (; i < argc && argv[i][0] == '-'; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -275,6 +326,10 @@ static hlm_status parse_args(cli_ctx *ctx, int argc, char **argv,
       ctx->verbose = 1;
     } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
       ctx->quiet = 1;
+    } else if (fit_flag(ctx, argc, argv, &i, &status)) {
+      if (status != HLM_OK) {
+        return status;
+      }
     } else {
       return HLM_ERROR(HLM_ERR_USAGE,
                        "unknown option '%s' (see hlm-mpi --help)", a);
@@ -296,6 +351,12 @@ static hlm_status parse_args(cli_ctx *ctx, int argc, char **argv,
                      argv[i]);
   }
   int nargs = argc - i;
+  if (ctx->nflags > 0 && strcmp((*cmd)->name, "fit") != 0) {
+    return HLM_ERROR(HLM_ERR_USAGE,
+                     "--resume and --stop-after-iterations are options of "
+                     "fit, not of %s",
+                     (*cmd)->name);
+  }
   if (nargs < (*cmd)->min_args ||
       ((*cmd)->max_args >= 0 && nargs > (*cmd)->max_args)) {
     return HLM_ERROR(HLM_ERR_USAGE, "usage: hlm-mpi %s %s", (*cmd)->name,
@@ -362,7 +423,7 @@ static hlm_status run(cli_ctx *ctx, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-  cli_ctx ctx = {MPI_COMM_WORLD, 0, 1, 0, 0};
+  cli_ctx ctx = {MPI_COMM_WORLD, 0, 1, 0, 0, {0, 0}, 0};
   hlm_agreement a = {HLM_OK, 0, -1, 0, 0, 0};
   if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
     fprintf(stderr, "hlm-mpi: MPI_Init failed\n");

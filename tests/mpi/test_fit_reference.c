@@ -215,6 +215,69 @@ static void check_fit(const hlm_fit *f, json_t *ref)
   }
 }
 
+/* Whether every ':'-separated part of b is a part of a. */
+static int parts_within(const char *a, const char *b)
+{
+  char bb[256], aa[256];
+  snprintf(bb, sizeof bb, "%s", b);
+  for (char *sb = NULL, *p = strtok_r(bb, ":", &sb); p;
+       p = strtok_r(NULL, ":", &sb)) {
+    int found = 0;
+    snprintf(aa, sizeof aa, "%s", a);
+    for (char *sa = NULL, *q = strtok_r(aa, ":", &sa); q;
+         q = strtok_r(NULL, ":", &sa)) {
+      found |= !strcmp(p, q);
+    }
+    if (!found) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Issue 8: the JSON's intraclass correlations against the closed form
+ * from lme4's variance components: for a model of random intercepts only,
+ * ICC_g = var_g / (sum of the variances + sigma^2), and the cumulative ICC
+ * of g adds the variances of the groups whose variables are all g's
+ * (batch for cask:batch); for any other model, `icc` is null. */
+static void check_icc(json_t *mine, json_t *ref)
+{
+  json_t *vc = json_object_get(ref, "varcorr"),
+         *icc = json_object_get(mine, "icc");
+  double total = 0;
+  int intercepts = 1;
+  for (size_t i = 0; i < json_array_size(vc); i++) {
+    json_t *e = json_array_get(vc, i);
+    const char *v1 = json_string_value(json_object_get(e, "var1"));
+    intercepts &= v1 == NULL || !strcmp(v1, "(Intercept)");
+    intercepts &= json_is_null(json_object_get(e, "var2"));
+    total += num(e, "vcov");
+  }
+  if (!intercepts) {
+    EXPECT(json_is_null(icc), "JSON icc should be null (not intercepts only)");
+    return;
+  }
+  EXPECT((int)json_array_size(icc) + 1 == (int)json_array_size(vc),
+         "JSON icc: %zu entries for %zu variance components",
+         json_array_size(icc), json_array_size(vc));
+  for (size_t i = 0; i < json_array_size(icc); i++) {
+    json_t *e = json_array_get(icc, i);
+    const char *g = json_string_value(json_object_get(e, "grp"));
+    double own = NAN, cum = 0;
+    for (size_t k = 0; g && k + 1 < json_array_size(vc); k++) {
+      json_t *r = json_array_get(vc, k);
+      const char *h = json_string_value(json_object_get(r, "grp"));
+      own = !strcmp(h, g) ? num(r, "vcov") / total : own;
+      cum += parts_within(g, h) ? num(r, "vcov") / total : 0;
+    }
+    char what[256];
+    snprintf(what, sizeof what, "icc %s", g ? g : "?");
+    close_to(what, num(e, "icc"), own, 1e-5, 1e-7);
+    snprintf(what, sizeof what, "icc_cumulative %s", g ? g : "?");
+    close_to(what, num(e, "icc_cumulative"), cum, 1e-5, 1e-7);
+  }
+}
+
 /* The JSON summary reads back with the fit's values and lme4.json's field
  * names. */
 static void check_json(const hlm_fit *f, json_t *ref)
@@ -246,12 +309,35 @@ static void check_json(const hlm_fit *f, json_t *ref)
   method = "JSON";
   check_varcorr(f, j);
   check_ngrps(f, j);
+  check_icc(j, ref);
   EXPECT(json_array_size(json_object_get(j, "ranef")) ==
              (size_t)hlm_fit_nterms(f),
          "JSON ranef terms");
-  (void)ref;
   json_decref(j);
   remove(path);
+}
+
+/* Issue 7: with HLM_OPTIMIZER=newton, the quasi-Newton fit must need
+ * fewer evaluations than BOBYQA (fitted again here) on the same model. */
+static void compare_evaluations(const hlm_design *d, int reml, int nnewton)
+{
+  hlm_fit_options o;
+  hlm_fit *f = NULL;
+  hlm_fit_options_default(&o);
+  o.reml = reml;
+  o.optimizer = HLM_FIT_BOBYQA;
+  hlm_status s = hlm_fit_run(MPI_COMM_WORLD, d, &o, &f);
+  EXPECT(s == HLM_OK, "%s BOBYQA fit failed: %s", method, hlm_error_message());
+  if (s == HLM_OK) {
+    if (rank == 0) {
+      printf("%s evaluations: newton %d, BOBYQA %d\n", method, nnewton,
+             hlm_fit_evaluations(f));
+    }
+    EXPECT(nnewton < hlm_fit_evaluations(f),
+           "%s: newton needed %d evaluations, BOBYQA %d", method, nnewton,
+           hlm_fit_evaluations(f));
+  }
+  hlm_fit_destroy(&f);
 }
 
 static void fit_and_check(const hlm_design *d, json_t *root, int reml)
@@ -263,6 +349,9 @@ static void fit_and_check(const hlm_design *d, json_t *root, int reml)
   method = reml ? "REML" : "ML";
   hlm_status s = hlm_fit_run(MPI_COMM_WORLD, d, &o, &f);
   EXPECT(s == HLM_OK, "%s fit failed: %s", method, hlm_error_message());
+  if (s == HLM_OK && o.optimizer == HLM_FIT_NEWTON) {
+    compare_evaluations(d, reml, hlm_fit_evaluations(f));
+  }
   if (s == HLM_OK && rank == 0) {
     check_fit(f, json_object_get(root, method));
     check_json(f, json_object_get(root, method));

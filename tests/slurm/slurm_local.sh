@@ -53,7 +53,9 @@ SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$d/munge/munge.socket
+# cred_expire: how long slurmd refuses a relaunch of a requeued job (and so
+# how long Slurm holds it): 10 s instead of 120 for the requeue test.
+AuthInfo=socket=$d/munge/munge.socket,cred_expire=10
 StateSaveLocation=$d/state
 SlurmdSpoolDir=$d/spool
 SlurmctldPidFile=$d/slurmctld.pid

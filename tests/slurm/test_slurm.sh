@@ -175,15 +175,53 @@ else
   fi
 fi
 
-# ---- checkpointed, self-requeueing fit: needs issue 10 ---------------------
-seed_config "$TMP/long.toml" ""
-printf '[checkpoint]\npath = "long.ckpt"\n' >>"$TMP/long.toml"
-id=$(sbatch --parsable "${ONE_NODE[@]}" --time=1 -o long.out -e long.log \
-  "$JOBS/fit-checkpointed.sbatch" "$TMP/long.toml")
-expect_job "fit-checkpointed.sbatch refuses" "$id" FAILED 3:0 long.log
-expect_in long.log "needs issue 10 (checkpoints), not yet runnable" \
-  "fit-checkpointed says why"
-echo "SKIP: fit-checkpointed.sbatch requeue-and-resume: needs issue 10 (checkpoints), not yet runnable"
+# ---- checkpointed, self-requeueing fit --------------------------------------
+# Slurm's warning signal (scancel --signal=USR1 --batch: what --signal=B:USR1
+# delivers before a time limit) reaches the script mid-fit; it forwards it,
+# hlm-mpi checkpoints and exits 10, the script requeues the job, and the
+# requeued job resumes to the estimates of an uninterrupted fit.
+printf '[simulate]\nrows = 400000\nclusters = 80000\nslope_sd = 0.5\ncorrelation = 0.3\ncovariates = 2\nseed = 5\n' \
+  >"$TMP/sim.toml"
+mpirun -n 2 "$HLM" simulate "$TMP/sim.toml" "$TMP/long.h5" >/dev/null 2>&1 ||
+  fail "simulate the long fit's data"
+long_config() { # long_config FILE JSON [extra lines]
+  local f=$1 j=$2; shift 2
+  printf '[data]\nfile = "%s"\ncluster = "school"\n[model]\nformula = "%s"\n' \
+    "$TMP/long.h5" "y ~ x1 + x2 + (1 + x1 | school)" >"$f"
+  printf '[inference]\ndf = "residual"\n[output]\nsummary = "%s"\n' "$j" >>"$f"
+  for l in "$@"; do printf '%s\n' "$l" >>"$f"; done
+}
+long_config "$TMP/full.toml" "$TMP/full.json"
+mpirun -n 2 "$HLM" --quiet "$TMP/full.toml" >/dev/null 2>&1 || fail "uninterrupted long fit"
+long_config "$TMP/long.toml" "$TMP/long.json" "[checkpoint]" \
+  "path = \"$TMP/long.ckpt\"" "interval = 1000"
+id=$(HLM_PROGRESS_SECONDS=0 sbatch --parsable "${ONE_NODE[@]}" -o long.out \
+  -e long.log "$JOBS/fit-checkpointed.sbatch" "$TMP/long.toml")
+for i in $(seq 1 240); do
+  grep -q "evaluation 5:" long.log 2>/dev/null && break
+  sleep 0.25
+done
+scancel --signal=USR1 --batch "$id"
+# Slurm holds a requeued batch job until the job's credentials expire
+# (slurm_local.sh sets cred_expire=10 s; the default is 120 s).
+expect_job "fit-checkpointed.sbatch: signalled, requeued, resumed" "$id" \
+  COMPLETED 0:0 long.log long.out
+expect_in long.log "checkpoint written; requeueing" \
+  "fit-checkpointed: checkpointed on the signal and requeued"
+expect_in long.log "restart count 1" "fit-checkpointed: ran again"
+expect_in long.log "resuming:" "fit-checkpointed: the second run resumed"
+if python3 - "$TMP/full.json" "$TMP/long.json" <<'PY'; then
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+keys = ("fixef", "fixef_se", "theta", "sigma", "deviance_or_reml_criterion")
+bad = [k for k in keys if json.dumps(a[k]) != json.dumps(b[k])]
+print("differ:", bad) if bad else None
+sys.exit(1 if bad or a["evaluations"] != b["evaluations"] else 0)
+PY
+  pass "fit-checkpointed: the resumed fit equals the uninterrupted one"
+else
+  fail "fit-checkpointed: the resumed fit differs from the uninterrupted one"
+fi
 
 echo "slurm test took $(($(date +%s) - START)) s"
 touch "$TMP/.done"

@@ -86,7 +86,7 @@ static void test_exit_codes(void **state)
       {HLM_ERR_PARSE, 4},      {HLM_ERR_DATA, 5},        {HLM_ERR_IO, 6},
       {HLM_ERR_HDF5, 6},       {HLM_ERR_NUMERIC, 7},     {HLM_ERR_LAPACK, 7},
       {HLM_ERR_GSL, 7},        {HLM_ERR_NOMEM, 8},       {HLM_ERR_MPI, 9},
-      {HLM_ERR_OTHER_RANK, 9},
+      {HLM_ERR_OTHER_RANK, 9}, {HLM_STOPPED, 10},
   };
   int seen[HLM_STATUS_COUNT] = {0};
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {

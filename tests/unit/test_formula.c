@@ -603,7 +603,7 @@ static void test_error_lexical(void **state)
   check_error("y ~ stats::x", 1, 10, "unknown operator `::`");
   check_error("y <- x", 1, 3, "unknown operator `<-`");
   check_error("y ~ 'x'", 1, 5, "strings are not allowed");
-  check_error("y ~ x, z", 1, 6, "unexpected character `,`");
+  check_error("y ~ x, z", 1, 6, "a comma only separates the arguments");
   check_error("y ~ x\x01", 1, 6, "unexpected character (byte 0x01)");
   check_error("y ~ x[1]", 1, 6, "unexpected character `[`");
   /* a syntax error before a lexical one is reported first */
@@ -709,6 +709,71 @@ static void test_error_at(void **state)
   hlm_formula_destroy(&f);
 }
 
+/* Centering and cluster means (issue 8): derived variables. */
+static void test_derived(void **state)
+{
+  (void)state;
+  check_format("y ~ cwc(ses,school) + cmean( ses , school ) + "
+               "(1 + cwc(ses, school) | school)",
+               "y ~ cwc(ses, school) + cmean(ses, school) + "
+               "(1 + cwc(ses, school) | school)");
+  check_format("y ~ gmc(x) * f + (1 | g)",
+               "y ~ gmc(x) + f + gmc(x):f + (1 | g)");
+  check_format("y ~ cmean(`my x`, a:b) + (1 | a)",
+               "y ~ cmean(`my x`, a:b) + (1 | a)");
+  /* a backquoted column that only looks like a call stays a column */
+  check_format("y ~ `cwc(x)` + (1 | g)", "y ~ `cwc(x)` + (1 | g)");
+  check_format("y ~ cwc(x, g) - cwc(x, g) + z + (1 | g)", "y ~ z + (1 | g)");
+  hlm_formula *f =
+      parse_ok("y ~ cwc(ses, school) + (0 + cwc(ses, school) | school)");
+  assert_int_equal(hlm_formula_var_count(f), 4);
+  const hlm_formula_var *ses = hlm_formula_variable(f, 1);
+  const hlm_formula_var *school = hlm_formula_variable(f, 2);
+  const hlm_formula_var *d = hlm_formula_variable(f, 3);
+  assert_string_equal(ses->name, "ses");
+  assert_int_equal(ses->roles, HLM_FORMULA_ROLE_SOURCE);
+  assert_int_equal(ses->derived, HLM_FORMULA_COLUMN);
+  assert_int_equal(school->roles,
+                   HLM_FORMULA_ROLE_SOURCE | HLM_FORMULA_ROLE_GROUPING);
+  assert_string_equal(d->name, "cwc(ses, school)");
+  assert_int_equal(d->derived, HLM_FORMULA_CWC);
+  assert_int_equal(d->roles, HLM_FORMULA_ROLE_FIXED | HLM_FORMULA_ROLE_RANDOM);
+  assert_int_equal(d->source, 1);
+  assert_int_equal(d->by.nvars, 1);
+  assert_int_equal(d->by.var[0], 2);
+  assert_int_equal(d->column, 5);
+  char label[64];
+  hlm_formula_term_format(hlm_formula_fixed_term(f, 0), label, sizeof label);
+  assert_string_equal(label, "cwc(ses, school)");
+  hlm_formula_destroy(&f);
+  /* arguments of a derived variable used only in removed terms: not read */
+  f = parse_ok("y ~ x - gmc(z) + (1 | g)");
+  assert_int_equal(hlm_formula_var_find(f, "z"), -1);
+  hlm_formula_destroy(&f);
+}
+
+static void test_error_derived(void **state)
+{
+  (void)state;
+  check_error("y ~ cwc(x)", 1, 10, "`cwc()` takes two arguments");
+  check_error("y ~ gmc(x, g)", 1, 10, "`gmc()` takes one argument");
+  check_error("y ~ cmean(x, x)", 1, 14, "both the variable and the grouping");
+  check_error("y ~ cwc(cmean(x, g), g)", 1, 9,
+              "the first argument of `cwc()` must be a variable");
+  check_error("y ~ cwc(1, g)", 1, 9, "the first argument of `cwc()`");
+  check_error("y ~ cwc(x, g + h)", 1, 14, "expected `:` or `)` to close");
+  check_error("y ~ cwc(x, 2)", 1, 12, "the grouping factor of `cwc()`");
+  check_error("y ~ cwc(y, g)", 1, 9, "the response `y` also appears");
+  check_error("cwc(y, g) ~ x", 1, 1, "`cwc(...)` can only stand where");
+  check_error("y ~ (1 | cwc(x, g))", 1, 10, "`cwc(...)` can only stand");
+  check_error("y ~ `cwc(x, g)` + cwc(x, g)", 1, 19,
+              "both a column name (in backquotes) and a derived variable");
+  check_error("y ~ cwc(x, g) + `cwc(x, g)`", 1, 17,
+              "both a column name (in backquotes) and a derived variable");
+  check_error("y ~ scale(x)", 1, 5, "only cmean(), cwc() and gmc()");
+  check_error("y ~ `cwc`(x, g)", 1, 5, "function calls like `cwc(...)`");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -735,6 +800,8 @@ int main(void)
       cmocka_unit_test(test_error_excerpt),
       cmocka_unit_test(test_invalid_args),
       cmocka_unit_test(test_error_at),
+      cmocka_unit_test(test_derived),
+      cmocka_unit_test(test_error_derived),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
