@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddsum.h"
 #include "design_internal.h"
 #include "hlm/comm.h"
 
@@ -269,8 +270,9 @@ static hlm_status design_build(MPI_Comm comm, const hlm_formula *f,
   HLM_TRY(list_factors(d));
   HLM_TRY(fill_rows(t, d));
   HLM_TRY(hlm_comm_agree(comm, hlm_design_weights(t, o, d), "weights", NULL));
-  HLM_MPI(
-      MPI_Allreduce(MPI_IN_PLACE, &d->sumlogw, 1, MPI_DOUBLE, MPI_SUM, comm));
+  /* in double-double: the same sum (and optimizer path) at any rank count */
+  HLM_TRY(hlm_dd_allreduce(comm, d->sumlogw_dd, 1));
+  d->sumlogw = hlm_dd_value(d->sumlogw_dd);
 cleanup:
   return status;
 }

@@ -118,6 +118,7 @@ struct hlm_design {
   double *sqrtw;  /* n: square roots of the precision weights, or NULL;
                      X, y and zval are already multiplied by them */
   double sumlogw; /* sum of log w_i over all ranks (0 without weights) */
+  double sumlogw_dd[2]; /* this rank's sum, double-double (ddsum.h) */
   int known_sd;   /* 1: w_i = 1 / sd_i^2 from [data] known_sd, sigma = 1 */
   double **dvals; /* per formula variable: a derived variable's values on
                      this rank's rows (design_derived.c), else NULL */

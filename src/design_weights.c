@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "ddsum.h"
 #include "design_internal.h"
 
 /* Local.  The weight of row i from column c (a weight, or an SD when sd). */
@@ -59,11 +60,12 @@ hlm_status hlm_design_weights(const hlm_table *t, const hlm_design_options *o,
   d->known_sd = sd;
   HLM_ALLOC(d->sqrtw, d->n);
   d->sumlogw = 0.0;
+  d->sumlogw_dd[0] = d->sumlogw_dd[1] = 0.0;
   for (int64_t i = 0; i < d->n; i++) {
     double w = 0.0;
     HLM_TRY(row_weight(t, c, sd, i, &w));
     d->sqrtw[i] = sqrt(w);
-    d->sumlogw += log(w);
+    hlm_dd_add(d->sumlogw_dd, log(w));
     scale_row(d, i, d->sqrtw[i]);
   }
 cleanup:

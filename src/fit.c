@@ -85,7 +85,28 @@ typedef struct driver {
   double *grad, *A; /* CMD_EVAL_GRAD: the gradient and A_r (mme_grad.h) */
   int gok;
   int handover; /* newton: BOBYQA finished the fit */
+  double *hist; /* rank 0: theta and criterion of every evaluation */
+  int nhist, caphist;
 } driver;
+
+/* Rank 0: append an evaluation to the history (f->history). */
+static hlm_status history_add(driver *dr, const double *theta, double crit)
+{
+  hlm_status status = HLM_OK;
+  size_t w = (size_t)dr->ntheta + 1;
+  if (dr->nhist == dr->caphist) {
+    int cap = dr->caphist ? 2 * dr->caphist : 64;
+    double *h = realloc(dr->hist, (size_t)cap * w * sizeof *h);
+    HLM_CHECK(h != NULL, HLM_ERR_NOMEM, "out of memory (optimizer history)");
+    dr->hist = h;
+    dr->caphist = cap;
+  }
+  memcpy(&dr->hist[dr->nhist * w], theta, (size_t)dr->ntheta * sizeof *theta);
+  dr->hist[dr->nhist * w + dr->ntheta] = crit;
+  dr->nhist++;
+cleanup:
+  return status;
+}
 
 /* Collective: every rank evaluates the criterion at buf[1..]. */
 static hlm_status eval_bcast(driver *dr)
@@ -141,6 +162,10 @@ static double objective(unsigned n, const double *x, double *grad, void *data)
   if (dr->ck.path) { /* resume: answer from the record first */
     dr->status = hlm_ckpt_replay(&dr->ck, x, &crit, &hit);
     if (dr->status == HLM_OK && hit) {
+      dr->status = history_add(dr, x, crit);
+      if (dr->status != HLM_OK) {
+        nlopt_force_stop(dr->opt);
+      }
       return crit;
     }
   }
@@ -148,6 +173,9 @@ static double objective(unsigned n, const double *x, double *grad, void *data)
     dr->buf[0] = CMD_EVAL;
     memcpy(&dr->buf[1], x, n * sizeof *x);
     dr->status = eval_bcast(dr);
+  }
+  if (dr->status == HLM_OK) {
+    dr->status = history_add(dr, x, dr->ev.crit);
   }
   if (dr->status == HLM_OK && dr->ck.path) {
     dr->status = checkpoint_step(dr, x);
@@ -200,6 +228,7 @@ static hlm_status newton_eval(void *ctx, const double *theta, double *f,
   dr->buf[0] = CMD_EVAL_GRAD;
   memcpy(&dr->buf[1], theta, (size_t)dr->ntheta * sizeof *theta);
   HLM_TRY(eval_bcast(dr));
+  HLM_TRY(history_add(dr, theta, dr->ev.crit));
   *f = dr->ev.crit;
   memcpy(grad, dr->grad, (size_t)dr->ntheta * sizeof *grad);
   for (int r = 0, o = 0; r < dr->m->d->nterms; r++) {
@@ -303,6 +332,10 @@ static hlm_status optimize(driver *dr, const hlm_fit_options *o,
   int replayed = dr->ck.nreplay;
   HLM_MPI(MPI_Bcast(&replayed, 1, MPI_INT, 0, dr->comm));
   f->evaluations = dr->nevals + replayed;
+  f->nhistory = dr->nhist; /* rank 0's; the others learn the count */
+  HLM_MPI(MPI_Bcast(&f->nhistory, 1, MPI_INT, 0, dr->comm));
+  f->history = dr->hist;
+  dr->hist = NULL;
 cleanup:
   free(dr->grad);
   free(dr->A);
@@ -568,6 +601,7 @@ cleanup:
   hlm_mme_destroy(&dr.m);
   hlm_ckpt_free(&dr.ck);
   free(dr.buf);
+  free(dr.hist);
   free(lb);
   free(dr.ev.beta);
   free(dr.ev.RX);
@@ -637,6 +671,7 @@ void hlm_fit_destroy(hlm_fit **fp)
   free(f->se);
   free(f->vcov);
   free(f->theta);
+  free(f->history);
   for (int r = 0; f->term && r < f->nterms; r++) {
     hlm_fit_term *t = &f->term[r];
     free(t->group);

@@ -33,8 +33,10 @@ struct hlm_fit {
   int singular, converged, evaluations;
   int known_sd; /* residual SDs given per row: sigma fixed at 1 */
   int nlopt_result;
-  int optimizer; /* 0: BOBYQA; 1: quasi-Newton; 2: quasi-Newton, then
-                    BOBYQA (hlm_fit_optimizer_name) */
+  int nhistory;    /* evaluations in the optimizer's history */
+  double *history; /* rank 0 only: nhistory rows of theta, criterion */
+  int optimizer;   /* 0: BOBYQA; 1: quasi-Newton; 2: quasi-Newton, then
+                      BOBYQA (hlm_fit_optimizer_name) */
   double seconds;
   int nterms;
   hlm_fit_term *term;

@@ -24,44 +24,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddsum.h"
 #include "hlm/comm.h"
 #include "mme_grad.h"
 #include "mme_internal.h"
 
 #define HLM_PI 3.14159265358979323846
 
-/* ---- double-double sums ------------------------------------------------ */
+/* ---- double-double sums (ddsum.h) -------------------------------------- */
 
-/* acc (hi, lo) += x: hi carries the running sum, lo the exact rounding
- * errors of the additions (TwoSum; Ogita, Rump and Oishi's Sum2). */
-static void dd_add(double *acc, double x)
-{
-  double s = acc[0] + x, bp = s - acc[0];
-  acc[1] += (acc[0] - (s - bp)) + (x - bp);
-  acc[0] = s;
-}
-
-static void dd_combine(const double *in, double *io)
-{
-  double s = in[0] + io[0], bp = s - io[0];
-  double lo = in[1] + io[1] + ((io[0] - (s - bp)) + (in[0] - bp));
-  double hi = s + lo;
-  io[1] = lo - (hi - s);
-  io[0] = hi;
-}
-
-static void dd_sum_op(void *in, void *inout, int *len, MPI_Datatype *type)
-{
-  (void)type;
-  for (int i = 0; i < *len; i++) {
-    dd_combine((const double *)in + 2 * i, (double *)inout + 2 * i);
-  }
-}
-
-static double dd_value(const double *acc)
-{
-  return acc[0] + acc[1];
-}
+#define dd_add hlm_dd_add
+#define dd_value hlm_dd_value
 
 /* acc[2 i] += x[i] for i < n */
 static void dd_add_vec(double *acc, const double *x, int n)
@@ -73,10 +46,7 @@ static void dd_add_vec(double *acc, const double *x, int n)
 
 static hlm_status dd_allreduce(hlm_mme *m, double *acc, int n)
 {
-  hlm_status status = HLM_OK;
-  HLM_MPI(MPI_Allreduce(MPI_IN_PLACE, acc, n, m->dd_type, m->dd_sum, m->comm));
-cleanup:
-  return status;
+  return hlm_dd_allreduce(m->comm, acc, n);
 }
 
 /* ---- cross-products --------------------------------------------------------
@@ -398,13 +368,8 @@ hlm_status hlm_mme_create(MPI_Comm comm, const hlm_design *d, hlm_mme **out)
   m->G = (int)(d->qg + d->p);
   m->hmax = d->p;
   m->ncl = d->ncl;
-  m->dd_type = MPI_DATATYPE_NULL;
-  m->dd_sum = MPI_OP_NULL;
   const char *absorb = getenv("HLM_ABSORB");
   m->force_dense = absorb != NULL && strcmp(absorb, "dense") == 0;
-  HLM_MPI(MPI_Type_contiguous(2, MPI_DOUBLE, &m->dd_type));
-  HLM_MPI(MPI_Type_commit(&m->dd_type));
-  HLM_MPI(MPI_Op_create(dd_sum_op, 1, &m->dd_sum));
   HLM_TRY(mme_setup(m));
   *out = m;
   m = NULL;
@@ -426,12 +391,6 @@ void hlm_mme_destroy(hlm_mme **mp)
     free(m->blk[j].gidx);
     free(m->blk[j].ZtG);
     hlm_tree_destroy(&m->blk[j].tree);
-  }
-  if (m->dd_type != MPI_DATATYPE_NULL) {
-    MPI_Type_free(&m->dd_type);
-  }
-  if (m->dd_sum != MPI_OP_NULL) {
-    MPI_Op_free(&m->dd_sum);
   }
   free(m->blk);
   free(m->XtX);
@@ -908,21 +867,6 @@ cleanup:
 }
 
 /* ---- for the analytic gradient (mme_grad.c, issue 7) ------------------- */
-
-void hlm_mme_dd_add(double *acc, double x)
-{
-  dd_add(acc, x);
-}
-
-double hlm_mme_dd_value(const double *acc)
-{
-  return dd_value(acc);
-}
-
-hlm_status hlm_mme_dd_allreduce(hlm_mme *m, double *acc, int n)
-{
-  return dd_allreduce(m, acc, n);
-}
 
 /* Row (in m->B / m->P order) of Z_j column c. */
 static int node_row(const hlm_xblock *b, int c)

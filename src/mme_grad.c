@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ddsum.h"
 #include "mme_grad.h"
 
 /* *out := S^-1 (REML) or S_vv^-1 in the leading block of a G x G zero
@@ -87,7 +88,7 @@ static hlm_status local_sums(hlm_mme *m, const double *theta, const double *Sg,
           for (int a = 0; a < k; a++) {
             double x = (a == e) - phi[(size_t)(o + a) * kw + e] -
                        v[o + a] * v[o + e] / s2;
-            hlm_mme_dd_add(&acc[2 * (off[r] + a + (size_t)k * e)], x);
+            hlm_dd_add(&acc[2 * (off[r] + a + (size_t)k * e)], x);
           }
         }
       }
@@ -169,12 +170,12 @@ hlm_status hlm_mme_gradient(hlm_mme *m, const double *theta, int reml,
     local = local_sums(m, theta, Sg, s2, off, acc);
   }
   acc[2 * nA] = local != HLM_OK;
-  HLM_TRY(hlm_mme_dd_allreduce(m, acc, (int)nA + 1));
+  HLM_TRY(hlm_dd_allreduce(m->comm, acc, (int)nA + 1));
   HLM_TRY(local);
   HLM_CHECK(acc[2 * nA] == 0, HLM_ERR_OTHER_RANK,
             "another rank failed in the gradient at this theta");
   for (size_t i = 0; i < nA; i++) {
-    Aw[i] = hlm_mme_dd_value(&acc[2 * i]);
+    Aw[i] = hlm_dd_value(&acc[2 * i]);
   }
   if (m->qg > 0) {
     global_sums(m, Sg, s2, off, Aw);

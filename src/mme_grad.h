@@ -13,12 +13,6 @@
 
 #include "mme_internal.h"
 
-/* Local (mme.c).  Double-double sums as mme.c reduces them. */
-void hlm_mme_dd_add(double *acc, double x);
-double hlm_mme_dd_value(const double *acc);
-/* Collective on m->comm.  MPI_Allreduce of n (hi, lo) pairs. */
-hlm_status hlm_mme_dd_allreduce(hlm_mme *m, double *acc, int n);
-
 /* Local (mme.c).  For cluster j at the theta of the last hlm_mme_evaluate:
  * v (q_j values, Z_j's column order) the conditional modes in v scale, and
  * for each Z_j column c = zoff[r] + l k + a of level l of local term r,

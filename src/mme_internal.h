@@ -62,8 +62,6 @@ typedef struct hlm_mme {
   int64_t *hidx;
   int nred;    /* reduced values: W'W (G x G), W'w (G), w'w, ld, failed */
   double *red; /* nred (hi, lo) pairs */
-  MPI_Datatype dd_type;
-  MPI_Op dd_sum;
 } hlm_mme;
 
 /* The reduced system and the criterion at one theta (same on all ranks). */

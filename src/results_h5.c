@@ -542,6 +542,8 @@ static hlm_status write_optimizer(const writer *w, const hlm_fit *f)
   HLM_TRY(put_int(w, g, "converged", f->converged));
   HLM_TRY(put_double(w, g, "seconds", f->seconds));
   HLM_TRY(put_int(w, g, "ranks", f->ranks));
+  HLM_TRY(put_matrix(w, g, "history", f->nhistory, (int64_t)f->ntheta + 1,
+                     f->history));
 cleanup:
   close_id(g, H5Gclose);
   return status;

@@ -38,6 +38,7 @@ SCHEMA = {
     "optimizer/evaluations": (I8, ()), "optimizer/code": (I8, ()),
     "optimizer/converged": (I8, ()), "optimizer/seconds": (F8, ()),
     "optimizer/ranks": (I8, ()),
+    "optimizer/history": (F8, ("nevals", "ntheta1")),
     "inference/fixed/name": (S, ("p",)),
     "inference/contrasts/name": (S, ("ncon",)),
     "inference/contrasts/coefficients": (F8, ("ncon", "p")),
@@ -104,10 +105,17 @@ def check_schema(f, where):
              "nvc": f["varcorr/vcov"].shape[0],
              "ncon": f["inference/contrasts/estimate"].shape[0]}
     sizes["nvp"] = sizes["ntheta"] + 1
+    sizes["ntheta1"] = sizes["ntheta"] + 1
+    sizes["nevals"] = int(f["optimizer/evaluations"][()])
     for path, (kind, shape) in SCHEMA.items():
         check_ds(f, path, kind, shape, sizes, where)
     for obj, spec in ATTRS.items():
         check_attrs(f[obj], spec, f"{where}:{obj}")
+    hist = f["optimizer/history"][()]
+    crit = f["fit/criterion"][()]
+    if hist.shape[0] and abs(hist[:, -1].min() - crit) > 1e-12 * abs(crit):
+        err(f"{where}: the history's smallest criterion {hist[:, -1].min()!r} "
+            f"is not the fit's {crit!r}")
     if len(f["ranef"]) != f["ranef"].attrs["nterms"]:
         err(f"{where}: ranef has {len(f['ranef'])} groups, nterms says "
             f"{f['ranef'].attrs['nterms']}")

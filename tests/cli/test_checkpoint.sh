@@ -88,6 +88,25 @@ run_ranks 2 --quiet "$TMP/chain.toml" --resume
 expect_rcs "chain: resumed to the end" "0 0"
 compare "$TMP/full.json" "$TMP/chain.json" "chain: the uninterrupted estimates"
 
+# The results file's optimizer history of a resumed fit is the
+# uninterrupted one's (replayed evaluations included).
+config hfull "$SLEEPH5" "$SLEEP" Subject "results = \"$TMP/hfull.h5\""
+run_ranks 2 --quiet "$TMP/hfull.toml"
+config hpart "$SLEEPH5" "$SLEEP" Subject "results = \"$TMP/hpart.h5\"" \
+  "[checkpoint]" "path = \"$TMP/hpart.ck\""
+run_ranks 3 --quiet "$TMP/hpart.toml" --stop-after-iterations 9
+run_ranks 1 --quiet "$TMP/hpart.toml" --resume
+if "$PY" - "$TMP/hfull.h5" "$TMP/hpart.h5" <<'EOF'; then
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r")["optimizer/history"][()] for p in sys.argv[1:3])
+sys.exit(0 if a.shape == b.shape and a.shape[0] > 9 and np.array_equal(a, b)
+         else 1)
+EOF
+  pass "results file: the resumed history equals the uninterrupted one"
+else
+  fail "results file: the resumed history differs"
+fi
+
 # Refusals.
 config other "$SLEEPH5" "Reaction ~ Days + (1 | Subject)" Subject \
   "[checkpoint]" "path = \"$TMP/ck.13\""
