@@ -53,8 +53,9 @@ const hlm_key_spec hlm_keys[] = {
      F(max_iterations), "most criterion evaluations before giving up"},
     {"estimation", "optimizer", KEY_CHOICE, "bobyqa", "bobyqa|newton", NULL,
      F(optimizer), "optimizer of the variance parameters"},
-    {"estimation", "accept_nonconvergence", KEY_BOOL, "false", NULL, "issue 7",
-     NONE, "report a fit that did not converge with exit status 0"},
+    {"estimation", "accept_nonconvergence", KEY_BOOL, "false", NULL, NULL,
+     F(accept_nonconvergence),
+     "report a fit that did not converge with exit status 0 (a warning)"},
     {"estimation", "scalapack_threshold", KEY_INT, "2000", NULL, "issue 15",
      NONE, "dimension of the global system above which ScaLAPACK solves it"},
     /* [inference] */

@@ -84,8 +84,9 @@ typedef struct driver {
   int caught;       /* a rank caught SIGTERM or SIGUSR1 (agreed) */
   double *grad, *A; /* CMD_EVAL_GRAD: the gradient and A_r (mme_grad.h) */
   int gok;
-  int handover; /* newton: BOBYQA finished the fit */
-  double *hist; /* rank 0: theta and criterion of every evaluation */
+  int handover;  /* newton: BOBYQA finished the fit */
+  double pgnorm; /* newton: its last projected gradient (else NaN) */
+  double *hist;  /* rank 0: theta and criterion of every evaluation */
   int nhist, caphist;
 } driver;
 
@@ -265,6 +266,7 @@ static hlm_status newton_root(driver *dr, const hlm_fit_options *o,
                                "diagonal: BOBYQA finishes the fit"
                              : "");
   dr->handover = res.handover;
+  dr->pgnorm = res.handover ? NAN : res.pgnorm;
   if (res.handover && res.evaluations < o->maxeval) {
     hlm_fit_options ob = *o;
     ob.maxeval = o->maxeval - res.evaluations;
@@ -328,6 +330,8 @@ static hlm_status optimize(driver *dr, const hlm_fit_options *o,
   f->nlopt_result = res[0];
   f->converged = res[1];
   f->optimizer = res[2];
+  HLM_MPI(MPI_Bcast(&dr->pgnorm, 1, MPI_DOUBLE, 0, dr->comm));
+  f->pgnorm = dr->pgnorm;
   /* evaluations made, and replayed from a checkpoint (rank 0 knows) */
   int replayed = dr->ck.nreplay;
   HLM_MPI(MPI_Bcast(&replayed, 1, MPI_INT, 0, dr->comm));
@@ -580,7 +584,8 @@ static hlm_status fit_body(MPI_Comm comm, const hlm_design *d,
                            const hlm_fit_options *o, hlm_fit *f)
 {
   hlm_status status = HLM_OK;
-  driver dr = {.comm = comm, .reml = o->reml, .ntheta = d->ntheta};
+  driver dr = {
+      .comm = comm, .reml = o->reml, .ntheta = d->ntheta, .pgnorm = NAN};
   double *lb = NULL;
   HLM_ALLOC(dr.buf, d->ntheta + 1);
   HLM_ALLOC(lb, d->ntheta);
@@ -732,6 +737,11 @@ int hlm_fit_converged(const hlm_fit *f)
 int hlm_fit_evaluations(const hlm_fit *f)
 {
   return f->evaluations;
+}
+
+double hlm_fit_last_gradient(const hlm_fit *f)
+{
+  return f->pgnorm;
 }
 double hlm_fit_seconds(const hlm_fit *f)
 {

@@ -33,6 +33,7 @@ struct hlm_fit {
   int singular, converged, evaluations;
   int known_sd; /* residual SDs given per row: sigma fixed at 1 */
   int nlopt_result;
+  double pgnorm;   /* quasi-Newton: last projected gradient; else NaN */
   int nhistory;    /* evaluations in the optimizer's history */
   double *history; /* rank 0 only: nhistory rows of theta, criterion */
   int optimizer;   /* 0: BOBYQA; 1: quasi-Newton; 2: quasi-Newton, then

@@ -299,6 +299,32 @@ cleanup:
   return status;
 }
 
+/* A fit that did not converge: an error (exit 7) unless the config
+ * accepts it, then a warning in the log; either way with the evaluations
+ * and, from the quasi-Newton optimizer, the last projected gradient. */
+static hlm_status nonconvergence(const hlm_run *run, const hlm_fit *fit)
+{
+  char grad[64] = "";
+  double g = hlm_fit_last_gradient(fit);
+  if (!isnan(g)) {
+    snprintf(grad, sizeof grad, "; largest projected gradient entry %.3g", g);
+  }
+  if (run->cfg->accept_nonconvergence) {
+    hlm_log_event(run->comm, HLM_LOG_NORMAL,
+                  "warning: the optimizer stopped after %d evaluations "
+                  "without converging%s (accepted: [estimation] "
+                  "accept_nonconvergence)",
+                  hlm_fit_evaluations(fit), grad);
+    return HLM_OK;
+  }
+  return HLM_ERROR(HLM_ERR_NUMERIC,
+                   "the optimizer stopped after %d evaluations without "
+                   "converging (estimation.max_iterations = %" PRId64
+                   ")%s; the estimates above are not reliable (raise "
+                   "max_iterations, or set accept_nonconvergence)",
+                   hlm_fit_evaluations(fit), run->cfg->max_iterations, grad);
+}
+
 /* Design, fit, summary and JSON: the estimation stages of `fit`. */
 static hlm_status estimate(hlm_run *run, FILE *out)
 {
@@ -369,11 +395,7 @@ static hlm_status estimate(hlm_run *run, FILE *out)
                       "writing the results file"));
   }
   if (!hlm_fit_converged(fit)) {
-    status = HLM_ERROR(HLM_ERR_NUMERIC,
-                       "the optimizer stopped after %d evaluations without "
-                       "converging (estimation.max_iterations = %" PRId64
-                       "); the estimates above are not reliable",
-                       hlm_fit_evaluations(fit), run->cfg->max_iterations);
+    status = nonconvergence(run, fit);
   }
 cleanup:
   hlm_infer_destroy(&inf);

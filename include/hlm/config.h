@@ -83,6 +83,7 @@ typedef struct hlm_config {
   double tolerance;
   int64_t max_iterations;
   hlm_optimizer optimizer;
+  int accept_nonconvergence; /* a fit that did not converge exits 0 */
   /* [inference] */
   hlm_df_method infer_df;
   double confidence_level;

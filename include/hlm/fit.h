@@ -90,6 +90,9 @@ int hlm_fit_npar(const hlm_fit *f);
 int hlm_fit_singular(const hlm_fit *f);
 int hlm_fit_converged(const hlm_fit *f);
 int hlm_fit_evaluations(const hlm_fit *f);
+/* The largest entry of the projected gradient at the quasi-Newton
+ * optimizer's last iterate; NaN after BOBYQA (no gradient). */
+double hlm_fit_last_gradient(const hlm_fit *f);
 double hlm_fit_seconds(const hlm_fit *f);
 int hlm_fit_ranks(const hlm_fit *f);
 

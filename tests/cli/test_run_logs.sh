@@ -13,6 +13,10 @@ conf() { # conf FILE [extra lines...]
 }
 conf "$TMP/ok.toml" '[output]' "summary = \"$TMP/ok.json\""
 conf "$TMP/slow.toml" '[estimation]' 'max_iterations = 2'
+conf "$TMP/accept.toml" '[estimation]' 'max_iterations = 2' \
+  'accept_nonconvergence = true' '[output]' "summary = \"$TMP/accept.json\""
+conf "$TMP/slown.toml" '[estimation]' 'max_iterations = 2' \
+  'optimizer = "newton"'
 printf '[data]\nfile = "%s"\n[model]\nformula = "weight ~ nosuch + (1 | tray)"\n' "$SEED" >"$TMP/data.toml"
 printf '[data]\nfile = "%s/none.h5"\n[model]\nformula = "y ~ 1 + (1 | g)"\n' "$TMP" >"$TMP/io.toml"
 printf '[model]\nformla = "y ~ 1"\n' >"$TMP/config.toml"
@@ -53,6 +57,19 @@ for np in 1 3; do
   expect_rcs "no convergence on $np" "$(all 7 $np)"
   expect_in "$ERR" "without converging" "no convergence: message"
   expect_in "$ERR" "finished: FAILED (numerical failure, exit code 7" "no convergence: footer"
+  run_ranks $np "$TMP/slown.toml"
+  expect_rcs "no convergence (quasi-Newton) on $np" "$(all 7 $np)"
+  expect_in "$ERR" "largest projected gradient entry" \
+    "no convergence (quasi-Newton): the last gradient is reported"
+  run_ranks $np "$TMP/accept.toml"
+  expect_rcs "accept_nonconvergence on $np" "$(all 0 $np)"
+  expect_in "$ERR" "accepted: [estimation] accept_nonconvergence" \
+    "accept_nonconvergence: the warning"
+  expect_in "$OUT" "warning: the optimizer stopped" \
+    "accept_nonconvergence: the summary warns"
+  if grep -q '"converged": false' "$TMP/accept.json"; then
+    pass "accept_nonconvergence: the JSON says converged false"
+  else fail "accept_nonconvergence: JSON"; fi
 done
 # A fault on one rank only (an internal error there): every rank exits 1.
 HLM_FAULT_INJECT='fitting@2' run_ranks 3 "$TMP/ok.toml"
