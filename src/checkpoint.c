@@ -8,6 +8,7 @@
  *   nobs 180
  *   p 2
  *   ntheta 3
+ *   extra 0          (quasi-Newton: ntheta + sum k^2 + 1: gradient, A_r, ok)
  *   evaluations 27
  *   0x1p+0 0x0p+0 0x1p+0 0x1.b1e8p+10      (theta..., criterion)
  *   ...
@@ -59,10 +60,11 @@ void hlm_ckpt_free(hlm_ckpt *c)
   c->n = c->cap = 0;
 }
 
-hlm_status hlm_ckpt_record(hlm_ckpt *c, const double *theta, double crit)
+hlm_status hlm_ckpt_record(hlm_ckpt *c, const double *theta, double crit,
+                           const double *extra)
 {
   hlm_status status = HLM_OK;
-  int w = c->ntheta + 1;
+  int w = c->ntheta + 1 + c->extra;
   if (c->n == c->cap) {
     int cap = c->cap ? 2 * c->cap : 64;
     double *rec = realloc(c->rec, (size_t)cap * w * sizeof *rec);
@@ -73,6 +75,9 @@ hlm_status hlm_ckpt_record(hlm_ckpt *c, const double *theta, double crit)
   }
   memcpy(&c->rec[(size_t)c->n * w], theta, (size_t)c->ntheta * sizeof *theta);
   c->rec[(size_t)c->n * w + c->ntheta] = crit;
+  for (int i = 0; i < c->extra; i++) {
+    c->rec[(size_t)c->n * w + c->ntheta + 1 + i] = extra ? extra[i] : 0.0;
+  }
   c->n++;
   c->pos++;
 cleanup:
@@ -80,10 +85,10 @@ cleanup:
 }
 
 hlm_status hlm_ckpt_replay(hlm_ckpt *c, const double *theta, double *crit,
-                           int *hit)
+                           double *extra, int *hit)
 {
   hlm_status status = HLM_OK;
-  int w = c->ntheta + 1;
+  int w = c->ntheta + 1 + c->extra;
   *hit = 0;
   if (c->pos >= c->nreplay) {
     return HLM_OK;
@@ -96,6 +101,9 @@ hlm_status hlm_ckpt_replay(hlm_ckpt *c, const double *theta, double *crit,
             "settings, tolerances or start values?)",
             c->path, c->pos + 1);
   *crit = r[c->ntheta];
+  if (extra) {
+    memcpy(extra, r + c->ntheta + 1, (size_t)c->extra * sizeof *extra);
+  }
   *hit = 1;
   c->pos++;
 cleanup:
@@ -107,11 +115,12 @@ cleanup:
 
 static int write_body(FILE *f, const hlm_ckpt *c)
 {
-  int w = c->ntheta + 1;
+  int w = c->ntheta + 1 + c->extra;
   fprintf(f,
           "hlm-mpi checkpoint 1\nformula %s\nmethod %s\nnobs %" PRId64
-          "\np %d\nntheta %d\nevaluations %d\n",
-          c->formula, c->reml ? "reml" : "ml", c->nobs, c->p, c->ntheta, c->n);
+          "\np %d\nntheta %d\nextra %d\nevaluations %d\n",
+          c->formula, c->reml ? "reml" : "ml", c->nobs, c->p, c->ntheta,
+          c->extra, c->n);
   for (int e = 0; e < c->n; e++) {
     for (int i = 0; i < w; i++) {
       fprintf(f, "%a%c", c->rec[(size_t)e * w + i], i + 1 < w ? ' ' : '\n');
@@ -206,6 +215,12 @@ static hlm_status read_header(FILE *f, hlm_ckpt *c, char **line, size_t *cap,
   HLM_CHECK(atoi(v) == c->ntheta, HLM_ERR_DATA,
             "checkpoint %s has %s covariance parameters, this fit %d", c->path,
             v, c->ntheta);
+  HLM_TRY(read_field(f, c->path, "extra", line, cap, &v));
+  HLM_CHECK(atoi(v) == c->extra, HLM_ERR_DATA,
+            "checkpoint %s was written by the %s optimizer; this fit uses "
+            "the %s one ([estimation] optimizer)",
+            c->path, atoi(v) ? "quasi-Newton" : "BOBYQA",
+            c->extra ? "quasi-Newton" : "BOBYQA");
   HLM_TRY(read_field(f, c->path, "evaluations", line, cap, &v));
   *nrec = atoi(v);
   HLM_CHECK(*nrec >= 0, HLM_ERR_DATA, "checkpoint %s: bad evaluation count",
@@ -219,7 +234,7 @@ static hlm_status read_eval(hlm_ckpt *c, const char *line, int e, double *vals)
 {
   hlm_status status = HLM_OK;
   const char *s = line;
-  for (int i = 0; i <= c->ntheta; i++) {
+  for (int i = 0; i <= c->ntheta + c->extra; i++) {
     char *end = NULL;
     errno = 0;
     vals[i] = strtod(s, &end);
@@ -228,7 +243,7 @@ static hlm_status read_eval(hlm_ckpt *c, const char *line, int e, double *vals)
               c->path, e + 1);
     s = end;
   }
-  HLM_TRY(hlm_ckpt_record(c, vals, vals[c->ntheta]));
+  HLM_TRY(hlm_ckpt_record(c, vals, vals[c->ntheta], vals + c->ntheta + 1));
 cleanup:
   return status;
 }
@@ -251,7 +266,7 @@ hlm_status hlm_ckpt_start(hlm_ckpt *c, int resume)
   HLM_CHECK(f != NULL, HLM_ERR_IO, "cannot resume from %s: %s", c->path,
             strerror(errno));
   HLM_TRY(read_header(f, c, &line, &cap, &nrec));
-  HLM_ALLOC(vals, c->ntheta + 1);
+  HLM_ALLOC(vals, c->ntheta + 1 + c->extra);
   for (int e = 0; e < nrec; e++) {
     HLM_CHECK(getline(&line, &cap, f) > 0, HLM_ERR_DATA,
               "checkpoint %s ends after %d of %d evaluations", c->path, e,

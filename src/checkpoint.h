@@ -31,7 +31,10 @@ typedef struct hlm_ckpt {
   const char *formula; /* not owned */
   int reml, p, ntheta;
   int64_t nobs;
-  /* the record: n evaluations of ntheta + 1 doubles (theta, criterion) */
+  int extra; /* doubles recorded after the criterion (the quasi-Newton
+                optimizer's gradient and A_r matrices), 0 for BOBYQA */
+  /* the record: n evaluations of ntheta + 1 + extra doubles (theta,
+   * criterion, extra) */
   int n, cap;
   double *rec;
   int nreplay; /* evaluations to answer from the record (resume) */
@@ -46,13 +49,16 @@ hlm_status hlm_ckpt_start(hlm_ckpt *c, int resume);
 void hlm_ckpt_free(hlm_ckpt *c);
 
 /* Local (rank 0).  The optimizer asks for theta: when the record still has
- * evaluations to replay, *hit = 1 and *crit is the recorded value (theta
- * must be the recorded one: HLM_ERR_DATA otherwise). */
+ * evaluations to replay, *hit = 1, *crit is the recorded value and extra
+ * (c->extra values; may be NULL) what was recorded with it (theta must be
+ * the recorded one: HLM_ERR_DATA otherwise). */
 hlm_status hlm_ckpt_replay(hlm_ckpt *c, const double *theta, double *crit,
-                           int *hit);
+                           double *extra, int *hit);
 
-/* Local (rank 0).  Record an evaluation just made. */
-hlm_status hlm_ckpt_record(hlm_ckpt *c, const double *theta, double crit);
+/* Local (rank 0).  Record an evaluation just made; extra holds c->extra
+ * values (NULL: zeros). */
+hlm_status hlm_ckpt_record(hlm_ckpt *c, const double *theta, double crit,
+                           const double *extra);
 
 /* Local (rank 0).  Write the checkpoint atomically (PATH.tmp, fsync,
  * rename). */

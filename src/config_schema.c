@@ -51,7 +51,7 @@ const hlm_key_spec hlm_keys[] = {
      "convergence tolerance on each variance parameter theta (absolute)"},
     {"estimation", "max_iterations", KEY_INT, "10000", NULL, NULL,
      F(max_iterations), "most criterion evaluations before giving up"},
-    {"estimation", "optimizer", KEY_CHOICE, "bobyqa", "bobyqa|newton", NULL,
+    {"estimation", "optimizer", KEY_CHOICE, "newton", "newton|bobyqa", NULL,
      F(optimizer), "optimizer of the variance parameters"},
     {"estimation", "accept_nonconvergence", KEY_BOOL, "false", NULL, NULL,
      F(accept_nonconvergence),

@@ -84,6 +84,8 @@ typedef struct driver {
   int caught;       /* a rank caught SIGTERM or SIGUSR1 (agreed) */
   double *grad, *A; /* CMD_EVAL_GRAD: the gradient and A_r (mme_grad.h) */
   int gok;
+  int nA;        /* sum of k^2 over the terms: the size of A */
+  double *xtra;  /* ntheta + nA + 1: gradient, A, gok of an evaluation */
   int handover;  /* newton: BOBYQA finished the fit */
   double pgnorm; /* newton: its last projected gradient (else NaN) */
   double *hist;  /* rank 0: theta and criterion of every evaluation */
@@ -134,11 +136,12 @@ cleanup:
 
 /* Rank 0, after an evaluation: record it; write a checkpoint when due, and
  * stop (HLM_STOPPED) on a signal or after stop_after evaluations. */
-static hlm_status checkpoint_step(driver *dr, const double *theta)
+static hlm_status checkpoint_step(driver *dr, const double *theta,
+                                  const double *extra)
 {
   hlm_status status = HLM_OK;
   hlm_ckpt *c = &dr->ck;
-  HLM_TRY(hlm_ckpt_record(c, theta, dr->ev.crit));
+  HLM_TRY(hlm_ckpt_record(c, theta, dr->ev.crit, extra));
   int stop = dr->caught || (c->stop_after > 0 && c->pos >= c->stop_after);
   if (stop || (c->interval > 0 && c->n - c->written >= c->interval)) {
     HLM_TRY(hlm_ckpt_write(c));
@@ -161,7 +164,7 @@ static double objective(unsigned n, const double *x, double *grad, void *data)
   int hit = 0;
   (void)grad;
   if (dr->ck.path) { /* resume: answer from the record first */
-    dr->status = hlm_ckpt_replay(&dr->ck, x, &crit, &hit);
+    dr->status = hlm_ckpt_replay(&dr->ck, x, &crit, NULL, &hit);
     if (dr->status == HLM_OK && hit) {
       dr->status = history_add(dr, x, crit);
       if (dr->status != HLM_OK) {
@@ -179,7 +182,7 @@ static double objective(unsigned n, const double *x, double *grad, void *data)
     dr->status = history_add(dr, x, dr->ev.crit);
   }
   if (dr->status == HLM_OK && dr->ck.path) {
-    dr->status = checkpoint_step(dr, x);
+    dr->status = checkpoint_step(dr, x, NULL);
   }
   if (dr->status != HLM_OK) {
     nlopt_force_stop(dr->opt);
@@ -226,18 +229,27 @@ static hlm_status newton_eval(void *ctx, const double *theta, double *f,
 {
   hlm_status status = HLM_OK;
   driver *dr = ctx;
-  dr->buf[0] = CMD_EVAL_GRAD;
-  memcpy(&dr->buf[1], theta, (size_t)dr->ntheta * sizeof *theta);
-  HLM_TRY(eval_bcast(dr));
-  HLM_TRY(history_add(dr, theta, dr->ev.crit));
-  *f = dr->ev.crit;
-  memcpy(grad, dr->grad, (size_t)dr->ntheta * sizeof *grad);
-  for (int r = 0, o = 0; r < dr->m->d->nterms; r++) {
-    int kk = dr->m->d->term[r].k * dr->m->d->term[r].k;
-    memcpy(A + o, dr->A + o, (size_t)kk * sizeof *A);
-    o += kk;
+  int nt = dr->ntheta, nA = dr->nA, hit = 0;
+  double *x = dr->xtra; /* gradient, A_r, gok: what a checkpoint records */
+  if (dr->ck.path) {
+    HLM_TRY(hlm_ckpt_replay(&dr->ck, theta, f, x, &hit));
   }
-  *gok = dr->gok;
+  if (!hit) {
+    dr->buf[0] = CMD_EVAL_GRAD;
+    memcpy(&dr->buf[1], theta, (size_t)nt * sizeof *theta);
+    HLM_TRY(eval_bcast(dr));
+    *f = dr->ev.crit;
+    memcpy(x, dr->grad, (size_t)nt * sizeof *x);
+    memcpy(x + nt, dr->A, (size_t)nA * sizeof *x);
+    x[nt + nA] = dr->gok;
+  }
+  HLM_TRY(history_add(dr, theta, *f));
+  memcpy(grad, x, (size_t)nt * sizeof *grad);
+  memcpy(A, x + nt, (size_t)nA * sizeof *A);
+  *gok = x[nt + nA] != 0.0;
+  if (!hit && dr->ck.path) {
+    HLM_TRY(checkpoint_step(dr, theta, x));
+  }
 cleanup:
   return status;
 }
@@ -251,9 +263,6 @@ static hlm_status newton_root(driver *dr, const hlm_fit_options *o,
   hlm_status status = HLM_OK;
   hlm_newton_result res;
   double fmin = 0.0;
-  HLM_CHECK(dr->ck.path == NULL, HLM_ERR_NOT_IMPLEMENTED,
-            "checkpoints with [estimation] optimizer = \"newton\" are not "
-            "implemented yet (issue 7)");
   HLM_TRY(hlm_newton_optimize(dr->m->d, lb, o->maxeval, newton_eval, dr, theta,
                               dr->grad, &res));
   *result = res.converged ? NLOPT_SUCCESS : NLOPT_MAXEVAL_REACHED;
@@ -294,8 +303,10 @@ static hlm_status optimize(driver *dr, const hlm_fit_options *o,
   for (int r = 0; r < dr->m->d->nterms; r++) {
     nA += dr->m->d->term[r].k * dr->m->d->term[r].k;
   }
+  dr->nA = nA;
   HLM_ALLOC(dr->grad, dr->ntheta);
   HLM_ALLOC(dr->A, nA);
+  HLM_ALLOC(dr->xtra, dr->ntheta + nA + 1);
   if (rank == 0 && o->optimizer == HLM_FIT_NEWTON) {
     local = newton_root(dr, o, lb, theta, &res[0], &res[1]);
   } else if (rank == 0) {
@@ -343,7 +354,8 @@ static hlm_status optimize(driver *dr, const hlm_fit_options *o,
 cleanup:
   free(dr->grad);
   free(dr->A);
-  dr->grad = dr->A = NULL;
+  free(dr->xtra);
+  dr->grad = dr->A = dr->xtra = NULL;
   return status;
 }
 
@@ -570,6 +582,12 @@ static hlm_status checkpoint_setup(MPI_Comm comm, const hlm_design *d,
   dr->ck.p = d->p;
   dr->ck.ntheta = d->ntheta;
   dr->ck.nobs = d->nglobal;
+  if (o->optimizer == HLM_FIT_NEWTON) { /* it needs the gradients too */
+    dr->ck.extra = d->ntheta + 1;
+    for (int r = 0; r < d->nterms; r++) {
+      dr->ck.extra += d->term[r].k * d->term[r].k;
+    }
+  }
   status = rank == 0 ? hlm_ckpt_start(&dr->ck, o->resume) : HLM_OK;
   if (rank == 0 && status == HLM_OK && o->resume) {
     hlm_log_event(comm, HLM_LOG_NORMAL,

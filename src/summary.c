@@ -196,9 +196,13 @@ hlm_status hlm_fit_print_summary(const hlm_fit *f, FILE *out)
     fprintf(out, "warning: the optimizer stopped at its evaluation limit "
                  "before converging\n");
   }
-  fprintf(out, "Optimizer: %s, %d evaluations (code %d); %d rank%s, %.3f s\n",
-          hlm_fit_optimizer_name(f), f->evaluations, f->nlopt_result, f->ranks,
-          f->ranks == 1 ? "" : "s", f->seconds);
+  fprintf(out, "Optimizer: %s, %d evaluations", hlm_fit_optimizer_name(f),
+          f->evaluations);
+  if (f->optimizer != 1) { /* NLopt ran */
+    fprintf(out, " (NLopt code %d)", f->nlopt_result);
+  }
+  fprintf(out, "; %d rank%s, %.3f s\n", f->ranks, f->ranks == 1 ? "" : "s",
+          f->seconds);
   HLM_CHECK(!ferror(out), HLM_ERR_IO, "cannot write the summary");
 cleanup:
   return status;

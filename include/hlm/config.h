@@ -29,9 +29,10 @@ typedef enum hlm_method {
   HLM_METHOD_BAYES
 } hlm_method;
 
+/* In the order of the schema's choices ("newton|bobyqa"). */
 typedef enum hlm_optimizer {
-  HLM_OPTIMIZER_BOBYQA = 0,
-  HLM_OPTIMIZER_NEWTON
+  HLM_OPTIMIZER_NEWTON = 0,
+  HLM_OPTIMIZER_BOBYQA
 } hlm_optimizer;
 
 /* [inference] df: denominator degrees of freedom of t tests. */

@@ -76,14 +76,15 @@ for pair in "1 3" "3 1" "2 2"; do
     "stopped at $1 ranks, resumed at $2: the uninterrupted estimates"
 done
 
-# A chain: stop at 8, resume and stop at 20, resume to the end.
+# A chain: stop at 4, resume and stop at 9, resume to the end (the
+# quasi-Newton optimizer, the default, needs about 18 evaluations here).
 config chain "$SLEEPH5" "$SLEEP" Subject "[checkpoint]" \
   "path = \"$TMP/chain.ck\"" "interval = 3"
-run_ranks 2 "$TMP/chain.toml" --stop-after-iterations 8
+run_ranks 2 "$TMP/chain.toml" --stop-after-iterations 4
 expect_rcs "chain: first stop" "10 10"
-run_ranks 2 "$TMP/chain.toml" --resume --stop-after-iterations 20
+run_ranks 2 "$TMP/chain.toml" --resume --stop-after-iterations 9
 expect_rcs "chain: second stop" "10 10"
-expect_in "$TMP/chain.ck" "evaluations 20" "chain: 20 evaluations recorded"
+expect_in "$TMP/chain.ck" "evaluations 9" "chain: 9 evaluations recorded"
 run_ranks 2 --quiet "$TMP/chain.toml" --resume
 expect_rcs "chain: resumed to the end" "0 0"
 compare "$TMP/full.json" "$TMP/chain.json" "chain: the uninterrupted estimates"
@@ -113,6 +114,12 @@ config other "$SLEEPH5" "Reaction ~ Days + (1 | Subject)" Subject \
 run_ranks 2 "$TMP/other.toml" --resume
 expect_rcs "a checkpoint of another model" "5 5"
 expect_in "$ERR" "is of the formula" "the mismatch is named"
+config mixed "$SLEEPH5" "$SLEEP" Subject "[estimation]" \
+  'optimizer = "bobyqa"' "[checkpoint]" "path = \"$TMP/ck.13\""
+run_ranks 2 "$TMP/mixed.toml" --resume
+expect_rcs "a checkpoint of the other optimizer" "5 5"
+expect_in "$ERR" "written by the quasi-Newton optimizer" \
+  "the optimizer mismatch is named"
 run_ranks 2 "$TMP/full.toml" --resume
 expect_rcs "--resume without [checkpoint] path" "2 2"
 expect_in "$ERR" "set [checkpoint] path" "the usage error says what to set"
@@ -127,7 +134,10 @@ printf '[simulate]\nrows = 200000\nclusters = 40000\nslope_sd = 0.5\ncorrelation
 "$MPIEXEC" -n 2 --oversubscribe "$HLM" simulate "$TMP/sim.toml" \
   "$TMP/sim.h5" >/dev/null 2>&1 || fail "simulate"
 BIG="y ~ x1 + x2 + (1 + x1 | school)"
-config bigfull "$TMP/sim.h5" "$BIG" school "[inference]" 'df = "residual"'
+# BOBYQA here: more evaluations, a wider window for the signal (and its
+# replay is tested too).
+config bigfull "$TMP/sim.h5" "$BIG" school "[inference]" 'df = "residual"' \
+  "[estimation]" 'optimizer = "bobyqa"'
 run_ranks 2 --quiet "$TMP/bigfull.toml"
 expect_rcs "uninterrupted simulated fit" "0 0"
 
@@ -136,8 +146,8 @@ expect_rcs "uninterrupted simulated fit" "0 0"
 signal_run() {
   local np=$1 sig=$2 target=$3 name=$4 pid i
   config "$name" "$TMP/sim.h5" "$BIG" school "[inference]" \
-    'df = "residual"' "[checkpoint]" "path = \"$TMP/$name.ck\"" \
-    "interval = 1000"
+    'df = "residual"' "[estimation]" 'optimizer = "bobyqa"' \
+    "[checkpoint]" "path = \"$TMP/$name.ck\"" "interval = 1000"
   HLM_PROGRESS_SECONDS=0 timeout --signal=KILL 120 "$MPIEXEC" -n "$np" \
     --oversubscribe "$HLM" "$TMP/$name.toml" >"$TMP/$name.out" \
     2>"$TMP/$name.err" &

@@ -188,6 +188,9 @@ long_config() { # long_config FILE JSON [extra lines]
   local f=$1 j=$2; shift 2
   printf '[data]\nfile = "%s"\ncluster = "school"\n[model]\nformula = "%s"\n' \
     "$TMP/long.h5" "y ~ x1 + x2 + (1 + x1 | school)" >"$f"
+  # BOBYQA: more evaluations than the quasi-Newton default, a wider window
+  # for the signal
+  printf '[estimation]\noptimizer = "bobyqa"\n' >>"$f"
   printf '[inference]\ndf = "residual"\n[output]\nsummary = "%s"\n' "$j" >>"$f"
   for l in "$@"; do printf '%s\n' "$l" >>"$f"; done
 }

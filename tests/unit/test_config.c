@@ -51,7 +51,7 @@ static void test_minimal_and_defaults(void **state)
   assert_int_equal(cfg->formula_line, 4);
   assert_int_equal(cfg->formula_column, 11);
   assert_int_equal(cfg->method, HLM_METHOD_REML);
-  assert_int_equal(cfg->optimizer, HLM_OPTIMIZER_BOBYQA);
+  assert_int_equal(cfg->optimizer, HLM_OPTIMIZER_NEWTON);
   assert_true(cfg->tolerance == 1e-10);
   assert_int_equal(cfg->max_iterations, 10000);
   assert_null(cfg->summary_json);
