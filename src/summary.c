@@ -182,6 +182,27 @@ static void print_fixed(const hlm_fit *f, FILE *out)
   }
 }
 
+/* lme4's boundary note, naming each effect whose diagonal theta is below
+ * lme4's isSingular() tolerance: its variance is 0 (a single effect), or
+ * it is a linear combination of the term's earlier effects (a variance 0
+ * or a correlation of +-1). */
+static void print_singular(const hlm_fit *f, FILE *out)
+{
+  fprintf(out, "boundary (singular) fit: see help('isSingular'):");
+  for (int r = 0, off = 0; r < f->nterms; r++) {
+    const hlm_fit_term *t = &f->term[r];
+    for (int c = 0, i = off; c < t->k; i += t->k - c, c++) {
+      if (f->theta[i] < 1e-4) {
+        fprintf(out, " %s %s %s;", t->vcgroup, t->colname[c],
+                t->k == 1 ? "variance 0"
+                          : "degenerate (variance 0 or correlation +-1)");
+      }
+    }
+    off += t->k * (t->k + 1) / 2;
+  }
+  fputc('\n', out);
+}
+
 hlm_status hlm_fit_print_summary(const hlm_fit *f, FILE *out)
 {
   hlm_status status = HLM_OK;
@@ -190,7 +211,7 @@ hlm_status hlm_fit_print_summary(const hlm_fit *f, FILE *out)
   print_icc(f, out);
   print_fixed(f, out);
   if (f->singular) {
-    fprintf(out, "boundary (singular) fit: see help('isSingular')\n");
+    print_singular(f, out);
   }
   if (!f->converged) {
     fprintf(out, "warning: the optimizer stopped at its evaluation limit "

@@ -61,8 +61,15 @@ done
 run_set seedlings "weight ~ genotype + (1 | tray)" ml 3
 run_set sleepstudy "Reaction ~ Days + (Days | Subject)" reml 2
 run_set sectors "logwage ~ exper + (1 | sector/firm)" ml 3
-run_set dyestuff2 "Yield ~ 1 + (1 | Batch)" reml 4
-expect_in "$OUT" "singular" "dyestuff2 reported as a boundary (singular) fit"
+# Issue 7: dyestuff2 is singular: reported as lme4 does, naming the
+# variance at 0, with lme4's fixed effect and residual SD (run_set).
+for np in 1 3; do
+  for method in reml ml; do
+    run_set dyestuff2 "Yield ~ 1 + (1 | Batch)" $method $np
+    expect_in "$OUT" "boundary (singular) fit: see help('isSingular'): Batch (Intercept) variance 0;" \
+      "dyestuff2 ($method, $np ranks): singular, naming the variance at 0"
+  done
+done
 
 # The shipped example config itself, as the README runs it.
 run_ranks 2 "$SRC/data/seedlings/seedlings.toml"
