@@ -333,7 +333,10 @@ static void compare_evaluations(const hlm_design *d, int reml, int nnewton)
       printf("%s evaluations: newton %d, BOBYQA %d\n", method, nnewton,
              hlm_fit_evaluations(f));
     }
-    EXPECT(nnewton < hlm_fit_evaluations(f),
+    /* HLM_TEST_ANY_EVALUATIONS: a data set built to defeat the optimizer,
+     * where only the answer counts (the BOBYQA handover may cost more) */
+    EXPECT(nnewton < hlm_fit_evaluations(f) ||
+               getenv("HLM_TEST_ANY_EVALUATIONS") != NULL,
            "%s: newton needed %d evaluations, BOBYQA %d", method, nnewton,
            hlm_fit_evaluations(f));
   }
