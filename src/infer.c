@@ -77,8 +77,10 @@ static hlm_status satterthwaite_setup(MPI_Comm comm, const hlm_design *d,
   HLM_ALLOC(H, (size_t)n * n);
   HLM_ALLOC(inf->A, (size_t)n * n);
   HLM_ALLOC(inf->J, (size_t)p * p * n);
-  memcpy(vp, hlm_fit_theta(f), (size_t)(n - 1) * sizeof *vp);
-  vp[n - 1] = hlm_fit_sigma(f);
+  memcpy(vp, hlm_fit_theta(f), (size_t)hlm_fit_ntheta(f) * sizeof *vp);
+  if (n > hlm_fit_ntheta(f)) {
+    vp[n - 1] = hlm_fit_sigma(f);
+  }
   HLM_TRY(hlm_varpar_create(comm, d, hlm_fit_reml(f), &v));
   HLM_TRY(hlm_numderiv_hessian(dev_fn, v, n, vp, H));
   HLM_TRY(hlm_numderiv_jacobian(vcov_fn, v, n, p * p, vp, inf->J));
@@ -209,7 +211,8 @@ static hlm_status infer_local(MPI_Comm comm, const hlm_design *d,
   inf->df = o->df;
   inf->level = o->level;
   inf->p = p;
-  inf->nvp = hlm_fit_ntheta(f) + 1;
+  /* (theta, sigma); theta alone when the residual SDs are known */
+  inf->nvp = hlm_fit_ntheta(f) + !hlm_design_known_sd(d);
   inf->nobs = hlm_fit_nobs(f);
   inf->sigma = hlm_fit_sigma(f);
   HLM_CHECK(o->level > 0 && o->level < 1, HLM_ERR_INVALID_ARG,

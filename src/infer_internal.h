@@ -16,6 +16,7 @@
 typedef struct hlm_varpar {
   hlm_mme *m; /* owned */
   int reml;
+  int known_sd; /* sigma = 1, not a parameter: vp holds theta only */
   int ntheta, p;
   double *beta, *RX; /* work: p, p x p */
 } hlm_varpar;

@@ -24,6 +24,7 @@ hlm_status hlm_varpar_create(MPI_Comm comm, const hlm_design *d, int reml,
   *out = NULL;
   HLM_ALLOC(v, 1);
   v->reml = reml;
+  v->known_sd = hlm_design_known_sd(d);
   v->ntheta = hlm_design_ntheta(d);
   v->p = hlm_design_nfixed(d);
   HLM_ALLOC(v->beta, v->p);
@@ -59,7 +60,7 @@ hlm_status hlm_varpar_deviance(hlm_varpar *v, const double *vp, double *dev)
 {
   hlm_status status = HLM_OK;
   hlm_mme_eval ev;
-  double s2 = vp[v->ntheta] * vp[v->ntheta];
+  double s2 = v->known_sd ? 1.0 : vp[v->ntheta] * vp[v->ntheta];
   double n = (double)hlm_design_nobs(v->m->d);
   HLM_TRY(varpar_eval(v, vp, &ev));
   *dev = ev.ldL2 + ev.pwrss / s2 + n * log(2.0 * HLM_PI * s2);
@@ -75,7 +76,7 @@ hlm_status hlm_varpar_vcov(hlm_varpar *v, const double *vp, double *vcov)
   hlm_status status = HLM_OK;
   hlm_mme_eval ev;
   int p = v->p;
-  double s2 = vp[v->ntheta] * vp[v->ntheta];
+  double s2 = v->known_sd ? 1.0 : vp[v->ntheta] * vp[v->ntheta];
   HLM_TRY(varpar_eval(v, vp, &ev));
   /* sigma^2 S^-1 = sigma^2 R_X^-T R_X^-1: invert the Cholesky factor */
   memcpy(vcov, v->RX, (size_t)p * p * sizeof *vcov);

@@ -355,15 +355,6 @@ static hlm_status estimate(hlm_run *run, FILE *out)
       run->comm, hlm_infer_options_from_config(run->cfg, d, &io, &con, &conL),
       "checking the contrasts"));
   io.formula = run->formula; /* F tests of its fixed terms */
-  if (run->cfg->known_sd && io.df == HLM_DF_SATTERTHWAITE) {
-    /* lmerTest's df need derivatives in theta alone here: not built. */
-    io.df = HLM_DF_ASYMPTOTIC;
-    if (rank == 0) {
-      fprintf(out, "note: Satterthwaite df with known residual variances "
-                   "([data] known_sd) are not implemented yet (issue 9); "
-                   "the tests below use the normal distribution\n");
-    }
-  }
   HLM_TRY(stage_end(run->comm, hlm_fit_run(run->comm, d, &o, &fit), "fitting"));
   HLM_TRY(stage_end(run->comm, hlm_infer_run(run->comm, d, fit, &io, &inf),
                     "inference"));
