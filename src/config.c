@@ -448,6 +448,12 @@ static hlm_status validate(validator *v, const hlm_toml_doc *doc)
                        "the HDF5 file the fitted values go to",
                        v->file);
   }
+  if (v->cfg && v->cfg->profile && v->cfg->known_sd != NULL) {
+    status = HLM_ERROR(HLM_ERR_NOT_IMPLEMENTED,
+                       "%s: [inference] profile with known residual SDs "
+                       "([data] known_sd) is not implemented yet (issue 9)",
+                       v->file);
+  }
 cleanup:
   return status;
 }

@@ -64,7 +64,7 @@ const hlm_key_spec hlm_keys[] = {
      "denominator degrees of freedom"},
     {"inference", "confidence_level", KEY_FLOAT, "0.95", NULL, NULL,
      F(confidence_level), "level of confidence intervals"},
-    {"inference", "profile", KEY_BOOL, "false", NULL, "issue 9", NONE,
+    {"inference", "profile", KEY_BOOL, "false", NULL, NULL, F(profile),
      "profile-likelihood intervals of variance components and fixed "
      "effects"},
     /* [output] */

@@ -16,6 +16,7 @@
 #include "hlm/results.h"
 #include "hlm/runlog.h"
 #include "hlm/version.h"
+#include "profile.h"
 
 /* End a stage: a fault point for tests, then agreement across ranks.  The
  * phase timer (hlm/runlog.h) counts this rank's own time in the stage and,
@@ -378,6 +379,17 @@ static hlm_status estimate(hlm_run *run, FILE *out)
         rank == 0 ? hlm_lrt_output(lrt, out, run->cfg->summary_json) : HLM_OK;
     hlm_lrt_destroy(&lrt);
     HLM_TRY(stage_end(run->comm, status, "writing the tests"));
+  }
+  if (run->cfg->profile) { /* profile-likelihood intervals (issue 9) */
+    hlm_profile *prof = NULL;
+    HLM_TRY(stage_end(run->comm,
+                      hlm_profile_run(run->comm, d, fit, &o,
+                                      run->cfg->confidence_level, &prof),
+                      "profile intervals"));
+    status = rank == 0 ? hlm_profile_output(prof, out, run->cfg->summary_json)
+                       : HLM_OK;
+    hlm_profile_destroy(&prof);
+    HLM_TRY(stage_end(run->comm, status, "writing the profile intervals"));
   }
   if (run->cfg->results) {
     hlm_results_input ri = {

@@ -88,6 +88,7 @@ typedef struct hlm_config {
   /* [inference] */
   hlm_df_method infer_df;
   double confidence_level;
+  int profile; /* profile-likelihood intervals (src/profile.h) */
   /* [[contrast]] */
   int ncontrast;
   hlm_config_contrast *contrast;

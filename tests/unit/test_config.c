@@ -100,6 +100,10 @@ static void test_inference_and_contrasts(void **state)
   assert_int_equal(cfg->infer_df, HLM_DF_SATTERTHWAITE);
   assert_true(cfg->confidence_level == 0.95);
   assert_int_equal(cfg->ncontrast, 0);
+  assert_int_equal(cfg->profile, 0);
+  hlm_config_destroy(&cfg);
+  assert_int_equal(load(MINIMAL "[inference]\nprofile = true\n", &cfg), HLM_OK);
+  assert_int_equal(cfg->profile, 1);
   hlm_config_destroy(&cfg);
   assert_int_equal(load(MINIMAL
                         "[inference]\ndf = \"asymptotic\"\n"
@@ -189,8 +193,7 @@ static void test_not_implemented_yet(void **state)
   (void)state;
   expect_error(MINIMAL "[survey]\nweight1 = \"w\"\n", HLM_ERR_NOT_IMPLEMENTED,
                "c.toml:5:2:", "not implemented yet (issue 13)", NULL);
-  expect_error(MINIMAL "[inference]\nprofile = true\n", HLM_ERR_NOT_IMPLEMENTED,
-               "not implemented yet (issue 9)", NULL);
+  /* [inference] profile is built (issue 9): test_inference_and_contrasts */
   /* [[lrt]] is built (issue 9): it needs exactly one of formula and drop */
   expect_error(MINIMAL "[[lrt]]\nname = \"g\"\n", HLM_ERR_CONFIG,
                "exactly one of `formula`", NULL);
