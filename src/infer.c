@@ -66,6 +66,28 @@ cleanup:
   return status;
 }
 
+/* H and J from the analytic gradient, or numDeriv's as lmerTest where it
+ * is not available (HLM_SATTERTHWAITE=numderiv forces that). */
+static hlm_status derivatives(hlm_varpar *v, int n, int p, const double *vp,
+                              double *H, double *J)
+{
+  hlm_status status = HLM_OK;
+  const char *env = getenv("HLM_SATTERTHWAITE");
+  int ok = 0, analytic = env == NULL || strcmp(env, "numderiv") != 0;
+  /* agreed: the environment may differ between hosts */
+  HLM_MPI(
+      MPI_Allreduce(MPI_IN_PLACE, &analytic, 1, MPI_INT, MPI_MIN, v->m->comm));
+  if (analytic) {
+    HLM_TRY(hlm_varpar_derivs(v, vp, H, J, &ok));
+  }
+  if (!ok) {
+    HLM_TRY(hlm_numderiv_hessian(dev_fn, v, n, vp, H));
+    HLM_TRY(hlm_numderiv_jacobian(vcov_fn, v, n, p * p, vp, J));
+  }
+cleanup:
+  return status;
+}
+
 static hlm_status satterthwaite_setup(MPI_Comm comm, const hlm_design *d,
                                       const hlm_fit *f, hlm_infer *inf)
 {
@@ -82,8 +104,7 @@ static hlm_status satterthwaite_setup(MPI_Comm comm, const hlm_design *d,
     vp[n - 1] = hlm_fit_sigma(f);
   }
   HLM_TRY(hlm_varpar_create(comm, d, hlm_fit_reml(f), &v));
-  HLM_TRY(hlm_numderiv_hessian(dev_fn, v, n, vp, H));
-  HLM_TRY(hlm_numderiv_jacobian(vcov_fn, v, n, p * p, vp, inf->J));
+  HLM_TRY(derivatives(v, n, p, vp, H, inf->J));
   /* every rank holds the same values; rank 0's are the ones used */
   HLM_MPI(MPI_Bcast(H, n * n, MPI_DOUBLE, 0, comm));
   HLM_MPI(MPI_Bcast(inf->J, p * p * n, MPI_DOUBLE, 0, comm));

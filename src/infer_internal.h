@@ -38,6 +38,20 @@ hlm_status hlm_varpar_deviance(hlm_varpar *v, const double *vp, double *dev);
  * (p x p, column-major) at vp = (theta, sigma). */
 hlm_status hlm_varpar_vcov(hlm_varpar *v, const double *vp, double *vcov);
 
+/* As hlm_varpar_vcov, and *pwrss := the penalized residual sum of squares
+ * at vp's theta.  The MME stay evaluated at that theta (for
+ * hlm_mme_gradient_s2). */
+hlm_status hlm_varpar_vcov_pwrss(hlm_varpar *v, const double *vp, double *vcov,
+                                 double *pwrss);
+
+/* Collective.  Satterthwaite's derivatives at vp from the analytic
+ * gradient (infer_deriv.c): H (n x n) the Hessian of the deviance and J
+ * (p*p x n) the Jacobian of Var(beta-hat), laid out as numDeriv's.  *ok is
+ * 0 (H and J unset) where the gradient is not available; then use
+ * hlm_numderiv_hessian and hlm_numderiv_jacobian. */
+hlm_status hlm_varpar_derivs(hlm_varpar *v, const double *vp, double *H,
+                             double *J, int *ok);
+
 /* A function of n variables with m values; collective when the function
  * is.  numDeriv's Richardson derivatives call it with the same x on every
  * rank, in the same order. */

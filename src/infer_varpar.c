@@ -73,11 +73,20 @@ cleanup:
 
 hlm_status hlm_varpar_vcov(hlm_varpar *v, const double *vp, double *vcov)
 {
+  return hlm_varpar_vcov_pwrss(v, vp, vcov, NULL);
+}
+
+hlm_status hlm_varpar_vcov_pwrss(hlm_varpar *v, const double *vp, double *vcov,
+                                 double *pwrss)
+{
   hlm_status status = HLM_OK;
   hlm_mme_eval ev;
   int p = v->p;
   double s2 = v->known_sd ? 1.0 : vp[v->ntheta] * vp[v->ntheta];
   HLM_TRY(varpar_eval(v, vp, &ev));
+  if (pwrss != NULL) {
+    *pwrss = ev.pwrss;
+  }
   /* sigma^2 S^-1 = sigma^2 R_X^-T R_X^-1: invert the Cholesky factor */
   memcpy(vcov, v->RX, (size_t)p * p * sizeof *vcov);
   int info = LAPACKE_dpotri(LAPACK_COL_MAJOR, 'L', p, vcov, p);

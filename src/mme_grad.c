@@ -130,7 +130,7 @@ static void term_gradient(const hlm_reterm *rt, const double *theta,
   double L[64 * 64], X[64 * 64];
   hlm_term_factor(rt, theta, L);
   for (int a = 0; a < k; a++) {
-    singular |= !(L[a + k * a] > 0.0);
+    singular |= !(fabs(L[a + k * a]) > 0.0); /* < 0 only in differences */
   }
   if (singular) {
     /* k = 1: the criterion is even in theta, so its derivative at 0 is 0 */
@@ -154,10 +154,16 @@ hlm_status hlm_mme_gradient(hlm_mme *m, const double *theta, int reml,
                             const hlm_mme_eval *ev, double *grad, double *A,
                             int *ok)
 {
+  double n = (double)m->d->nglobal, df = reml ? n - m->p : n;
+  double s2 = m->d->known_sd ? 1.0 : ev->pwrss / df;
+  return hlm_mme_gradient_s2(m, theta, reml, s2, grad, A, ok);
+}
+
+hlm_status hlm_mme_gradient_s2(hlm_mme *m, const double *theta, int reml,
+                               double s2, double *grad, double *A, int *ok)
+{
   hlm_status status = HLM_OK, local = HLM_OK;
   const hlm_design *d = m->d;
-  double n = (double)d->nglobal, df = reml ? n - m->p : n;
-  double s2 = d->known_sd ? 1.0 : ev->pwrss / df;
   double *Sg = NULL, *acc = NULL, *Aw = NULL;
   size_t *off = NULL, nA = 0;
   *ok = 1;

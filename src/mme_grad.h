@@ -38,4 +38,12 @@ hlm_status hlm_mme_gradient(hlm_mme *m, const double *theta, int reml,
                             const hlm_mme_eval *ev, double *grad, double *A,
                             int *ok);
 
+/* As hlm_mme_gradient, with the residual variance s2 given instead of
+ * profiled: the gradient in theta of the unprofiled deviance
+ * ldL2 + pwrss / s2 (+ ldRX2 for REML) at sigma^2 = s2 (lmerTest's
+ * devfun_vp; infer_deriv.c).  Collective, after hlm_mme_evaluate at the
+ * same theta. */
+hlm_status hlm_mme_gradient_s2(hlm_mme *m, const double *theta, int reml,
+                               double s2, double *grad, double *A, int *ok);
+
 #endif /* HLM_MME_GRAD_H */

@@ -8,8 +8,14 @@
  *   - a contrast equal to one coefficient gives that coefficient's test;
  *     a two-coefficient contrast has var L'VL of the fit's vcov (computed
  *     here) and the df of hlm_infer_satterthwaite;
- *   - the same df on every rank.
+ *   - the same df on every rank;
+ *   - the derivatives behind the df: the Hessian of the deviance and the
+ *     Jacobian of Var(beta-hat) from the analytic gradient (the default,
+ *     src/infer_deriv.c) equal numDeriv's Richardson differences of the
+ *     deviance (lmerTest's method, src/infer_varpar.c) within 1e-6
+ *     relative to the largest entry of each.
  * usage: test_infer_reference DATA.h5 lme4.json FORMULA CLUSTER */
+#include <float.h>
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
 #include <jansson.h>
@@ -21,6 +27,7 @@
 
 #include "fit_util.h"
 #include "hlm/infer.h"
+#include "infer_internal.h"
 
 static int rank = 0, nbad = 0, nchecked = 0;
 static double worst_df = 0;
@@ -98,6 +105,91 @@ static void check_contrasts(const hlm_infer *inf, const hlm_fit *f)
   }
 }
 
+static double max_abs(const double *x, size_t n)
+{
+  double m = 0;
+  for (size_t i = 0; i < n; i++) {
+    m = fabs(x[i]) > m ? fabs(x[i]) : m;
+  }
+  return m;
+}
+
+/* noise: numDeriv's own rounding error (absolute), added to 1e-6 of the
+ * largest entry. */
+static void compare_scaled(const char *what, const double *a, const double *b,
+                           size_t n, double noise)
+{
+  double scale = max_abs(b, n), worst = 0;
+  for (size_t i = 0; i < n; i++) {
+    double r = fabs(a[i] - b[i]) / scale;
+    worst = r > worst ? r : worst;
+  }
+  close_to(what, "largest difference / largest entry", worst, 0,
+           1e-6 + noise / scale);
+  if (rank == 0) {
+    printf("%s: analytic vs numDeriv %.3g\n", what, worst);
+  }
+}
+
+static hlm_status fn_dev(void *ctx, const double *x, double *f)
+{
+  return hlm_varpar_deviance(ctx, x, f);
+}
+
+static hlm_status fn_vcov(void *ctx, const double *x, double *f)
+{
+  return hlm_varpar_vcov(ctx, x, f);
+}
+
+/* A bound on the rounding error of numDeriv's Hessian: second differences
+ * of a deviance D with the smallest step h (h0 / 8, h0 = 0.1 |x|, plus
+ * 1e-4 near 0: numDeriv's zero.tol), amplified by Richardson: 8 eps |D| / h^2.
+ * It matters only at theta = 0 (dyestuff2): steps of 1.25e-5 on D ~ 160 lose
+ * ~2e-4. */
+static double hessian_noise(hlm_varpar *v, int n, const double *vp)
+{
+  double dev = 0, hmin = INFINITY;
+  if (hlm_varpar_deviance(v, vp, &dev) != HLM_OK) {
+    return NAN;
+  }
+  for (int i = 0; i < n; i++) {
+    double h0 =
+        0.1 * fabs(vp[i]) + 1e-4 * (fabs(vp[i]) < sqrt(DBL_EPSILON / 7e-7));
+    hmin = h0 / 8 < hmin ? h0 / 8 : hmin;
+  }
+  return 8 * DBL_EPSILON * fabs(dev) / (hmin * hmin);
+}
+
+/* The analytic-gradient derivatives against numDeriv's at the optimum. */
+static void check_derivatives(const hlm_design *d, const hlm_fit *f)
+{
+  hlm_varpar *v = NULL;
+  int nt = hlm_fit_ntheta(f), n = nt + !hlm_design_known_sd(d);
+  int pp = hlm_fit_nfixed(f) * hlm_fit_nfixed(f), ok = 0;
+  double vp[64], *H = calloc(4 * (size_t)n * n, sizeof *H);
+  double *J = calloc(2 * (size_t)pp * n, sizeof *J);
+  memcpy(vp, hlm_fit_theta(f), (size_t)nt * sizeof *vp);
+  vp[n - 1] = n > nt ? hlm_fit_sigma(f) : vp[n - 1];
+  if (H == NULL || J == NULL ||
+      hlm_varpar_create(MPI_COMM_WORLD, d, hlm_fit_reml(f), &v) != HLM_OK ||
+      hlm_varpar_derivs(v, vp, H, J, &ok) != HLM_OK ||
+      hlm_numderiv_hessian(fn_dev, v, n, vp, H + n * n) != HLM_OK ||
+      hlm_numderiv_jacobian(fn_vcov, v, n, pp, vp, J + (size_t)pp * n) !=
+          HLM_OK) {
+    fprintf(stderr, "rank %d: derivatives: %s\n", rank, hlm_error_message());
+    nbad++;
+  } else if (!ok) {
+    printf("derivatives: the gradient is not available at this optimum\n");
+  } else {
+    compare_scaled("Hessian", H, H + n * n, (size_t)n * n,
+                   hessian_noise(v, n, vp));
+    compare_scaled("Jacobian", J, J + (size_t)pp * n, (size_t)pp * n, 0);
+  }
+  hlm_varpar_destroy(&v);
+  free(H);
+  free(J);
+}
+
 /* The same df bits on every rank. */
 static void check_ranks(const hlm_infer *inf)
 {
@@ -141,6 +233,7 @@ static int run(const char *h5, json_t *ref, const char *formula,
     check_fixed(inf, ref);
     check_contrasts(inf, f);
     check_ranks(inf);
+    check_derivatives(d, f);
   }
   free(L);
   hlm_infer_destroy(&inf);
