@@ -421,6 +421,20 @@ static hlm_status run(cli_ctx *ctx, int argc, char **argv)
   return cmd->run(ctx, argc - first, argv + first);
 }
 
+/* OpenBLAS's own threads (one per core by default) compete with the MPI
+ * ranks for the cores and spin while they wait: on the small dense blocks
+ * of a fit they made it up to twice as slow.  The ranks are the
+ * parallelism, so each uses one BLAS thread unless OPENBLAS_NUM_THREADS
+ * says otherwise (docs/performance.md). */
+void openblas_set_num_threads(int n);
+
+static void blas_one_thread(void)
+{
+  if (getenv("OPENBLAS_NUM_THREADS") == NULL) {
+    openblas_set_num_threads(1);
+  }
+}
+
 int main(int argc, char **argv)
 {
   cli_ctx ctx = {MPI_COMM_WORLD, 0, 1, 0, 0, {0, 0}, 0};
@@ -433,6 +447,7 @@ int main(int argc, char **argv)
   MPI_Comm_rank(ctx.comm, &ctx.rank);
   MPI_Comm_size(ctx.comm, &ctx.size);
   hlm_error_install_handlers();
+  blas_one_thread();
 
   hlm_status status = run(&ctx, argc, argv);
   hlm_status final = hlm_comm_agree(ctx.comm, status, "the run", &a);
