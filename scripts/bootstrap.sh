@@ -32,7 +32,8 @@ PACKAGES=(build-essential cmake pkg-config
 # The test command also needs clang (libFuzzer), clang-format, and h5py
 # (an independent HDF5 writer for the data-layer tests), and Slurm.
 TEST_PACKAGES=(clang libclang-rt-14-dev clang-format python3-h5py python3-numpy
-  slurm-wlm munge) # a private single-node Slurm for tests/slurm (as root)
+  slurm-wlm munge # a private single-node Slurm for tests/slurm (as root)
+  iproute2) # `ip netns`: two emulated hosts for tests/net (as root)
 
 say() { printf '\n==> %s\n' "$*"; }
 

@@ -218,6 +218,12 @@ static hlm_status check_range(const validator *v, const hlm_key_spec *k,
                      "%s:%d:%d: `%s` must be between 0 and 1, got %g", v->file,
                      line, col, k->key, x);
   }
+  if (!strcmp(k->key, "watchdog_seconds") && !(x >= 0 && x < 1e9)) {
+    return HLM_ERROR(HLM_ERR_CONFIG,
+                     "%s:%d:%d: `%s` must be 0 (no watchdog) or a positive "
+                     "number of seconds, got %g",
+                     v->file, line, col, k->key, x);
+  }
   if (k->type == KEY_INT && x < 1) {
     return HLM_ERROR(HLM_ERR_CONFIG, "%s:%d:%d: `%s` must be at least 1",
                      v->file, line, col, k->key);
@@ -254,6 +260,7 @@ static hlm_status store_value(const validator *v, const hlm_key_spec *k,
     break;
   case KEY_REAL:
     HLM_TRY(hlm_toml_get_number(val, (double *)dst));
+    HLM_TRY(check_range(v, k, *(double *)dst, line, col));
     break;
   case KEY_BOOL:
     HLM_TRY(hlm_toml_get_boolean(val, &b));

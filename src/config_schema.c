@@ -56,6 +56,9 @@ const hlm_key_spec hlm_keys[] = {
     {"estimation", "accept_nonconvergence", KEY_BOOL, "false", NULL, NULL,
      F(accept_nonconvergence),
      "report a fit that did not converge with exit status 0 (a warning)"},
+    {"estimation", "watchdog_seconds", KEY_REAL, "600", NULL, NULL,
+     F(watchdog_seconds),
+     "progress deadline of every rank; 0: no watchdog (docs/failures.md)"},
     {"estimation", "scalapack_threshold", KEY_INT, "2000", NULL, "issue 15",
      NONE, "dimension of the global system above which ScaLAPACK solves it"},
     /* [inference] */

@@ -14,6 +14,7 @@
 #include "hlm/comm.h"
 #include "hlm/runlog.h"
 #include "mme_grad.h"
+#include "watchdog.h"
 
 /* Commands rank 0 broadcasts before each evaluation. */
 enum { CMD_STOP = 0, CMD_EVAL = 1, CMD_EVAL_GRAD = 2 };
@@ -118,6 +119,11 @@ static hlm_status eval_bcast(driver *dr)
   /* progress hook (issue 16): the job log's progress lines and phase
    * timing live in runlog.c; local, no communication */
   hlm_log_progress(dr->comm, dr->nevals, dr->ev.crit, dr->buf[0] == CMD_STOP);
+  /* progress for the watchdog (issue 17), and its test-only hang */
+  hlm_watchdog_evaluation(dr->nevals);
+  int rank = 0;
+  MPI_Comm_rank(dr->comm, &rank);
+  hlm_watchdog_fault_hang(rank, dr->nevals);
   HLM_MPI(MPI_Bcast(dr->buf, dr->ntheta + 1, MPI_DOUBLE, 0, dr->comm));
   if (dr->buf[0] != CMD_STOP) {
     dr->nevals++;

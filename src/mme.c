@@ -28,6 +28,7 @@
 #include "hlm/comm.h"
 #include "mme_grad.h"
 #include "mme_internal.h"
+#include "watchdog.h"
 
 #define HLM_PI 3.14159265358979323846
 
@@ -691,6 +692,7 @@ hlm_status hlm_mme_evaluate(hlm_mme *m, const double *theta, int reml,
   HLM_TRY(solve_global(m, theta, reml, ev));
   free(m->Svi);
   m->Svi = NULL;
+  hlm_watchdog_touch(); /* progress (issue 17) */
 cleanup:
   return status;
 }

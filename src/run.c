@@ -17,6 +17,7 @@
 #include "hlm/runlog.h"
 #include "hlm/version.h"
 #include "profile.h"
+#include "watchdog.h"
 
 /* End a stage: a fault point for tests, then agreement across ranks.  The
  * phase timer (hlm/runlog.h) counts this rank's own time in the stage and,
@@ -27,8 +28,10 @@ static hlm_status stage_end(MPI_Comm comm, hlm_status local, const char *stage)
   MPI_Comm_rank(comm, &rank);
   hlm_status fault = hlm_fault_point(stage, rank);
   hlm_log_phase(stage);
+  hlm_watchdog_stage(stage, 0); /* progress (watchdog.h) */
   hlm_status status =
       hlm_comm_agree(comm, fault != HLM_OK ? fault : local, stage, NULL);
+  hlm_watchdog_stage(stage, 1);
   hlm_log_phase(NULL);
   if (status == HLM_OK) {
     hlm_log_event(comm, HLM_LOG_VERBOSE, "%s: done", stage);
@@ -422,12 +425,23 @@ hlm_status hlm_run_fit_flags(MPI_Comm comm, const char *config_path,
 {
   hlm_status status = HLM_OK;
   hlm_run *run = NULL;
-  int size = 1;
+  int size = 1, rank = 0;
   const char *outputs[3] = {NULL, NULL, NULL};
   MPI_Comm_size(comm, &size);
+  MPI_Comm_rank(comm, &rank);
+  /* the watchdog (issue 17): the default deadline until the config is read */
+  HLM_TRY(stage_end(
+      comm, hlm_watchdog_start(HLM_WATCHDOG_DEFAULT_SECONDS, rank, size),
+      "starting the watchdog"));
   HLM_TRY(hlm_log_header(comm, config_path));
   FILE *log = hlm_log_stream(comm, HLM_LOG_NORMAL);
   status = hlm_run_prepare(comm, config_path, 1, log, &run);
+  if (status == HLM_OK) {
+    status = stage_end(
+        comm,
+        hlm_watchdog_set(run->cfg->watchdog_seconds, run->cfg->checkpoint),
+        "starting the watchdog");
+  }
   if (status == HLM_OK) {
     if (log) {
       hlm_config_print(run->cfg, log);
@@ -446,6 +460,7 @@ hlm_status hlm_run_fit_flags(MPI_Comm comm, const char *config_path,
     status = footer;
   }
 cleanup:
+  hlm_watchdog_stop();
   hlm_run_destroy(&run);
   return status;
 }

@@ -85,6 +85,7 @@ typedef struct hlm_config {
   int64_t max_iterations;
   hlm_optimizer optimizer;
   int accept_nonconvergence; /* a fit that did not converge exits 0 */
+  double watchdog_seconds;   /* progress deadline; 0: off (issue 17) */
   /* [inference] */
   hlm_df_method infer_df;
   double confidence_level;

@@ -93,7 +93,10 @@ static void print_help(FILE *out)
                "7 numerical failure\n"
                "  or no convergence, 8 out of memory, 9 MPI failure, 10 "
                "stopped with a\n"
-               "  checkpoint (SIGTERM, SIGUSR1 or --stop-after-iterations).\n"
+               "  checkpoint (SIGTERM, SIGUSR1 or --stop-after-iterations), "
+               "11 ended by the\n"
+               "  watchdog (no progress: a node or link failed; "
+               "docs/failures.md).\n"
                "Documentation: docs/ in the source tree (docs/errors.md for "
                "messages).\n");
 }
@@ -439,7 +442,11 @@ int main(int argc, char **argv)
 {
   cli_ctx ctx = {MPI_COMM_WORLD, 0, 1, 0, 0, {0, 0}, 0};
   hlm_agreement a = {HLM_OK, 0, -1, 0, 0, 0};
-  if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
+  int provided = 0;
+  /* FUNNELED: only this thread calls MPI; the watchdog's monitor thread
+   * (src/watchdog.h) never does */
+  if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) !=
+      MPI_SUCCESS) {
     fprintf(stderr, "hlm-mpi: MPI_Init failed\n");
     return 1;
   }
