@@ -179,11 +179,11 @@ static hlm_status scan_values(info_col *c, const char *h5)
   char **text = NULL;
   int64_t ntext = 0, cap = 0;
   int32_t ncoded = 0;
+  int64_t block = c->nrows < INFO_BLOCK ? c->nrows : INFO_BLOCK;
   if (c->kind == SRC_CODED) {
     HLM_TRY(hlm_hdf5_read_string_attr(c->dset, "levels", &c->levels, &ncoded));
     c->nlevels = ncoded;
   }
-  int64_t block = c->nrows < INFO_BLOCK ? c->nrows : INFO_BLOCK;
   if (c->kind == SRC_STRING) {
     HLM_ALLOC(text, block);
   } else {
