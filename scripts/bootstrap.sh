@@ -29,9 +29,11 @@ PACKAGES=(build-essential cmake pkg-config
   libscalapack-openmpi-dev libopenblas-dev liblapacke-dev
   libgsl-dev libnlopt-dev librandom123-dev
   libcsv-dev libjansson-dev libcmocka-dev)
-# The test command also needs clang (libFuzzer), clang-format, and h5py
-# (an independent HDF5 writer for the data-layer tests), and Slurm.
+# The test command also needs clang (libFuzzer), clang-format, h5py
+# (an independent HDF5 writer for the data-layer tests), R with lme4 (the
+# Bayesian tests' references), Slurm and iproute2.
 TEST_PACKAGES=(clang libclang-rt-14-dev clang-format python3-h5py python3-numpy
+  r-base-core r-cran-lme4 # the Bayesian tests compute their references in R
   slurm-wlm munge # a private single-node Slurm for tests/slurm (as root)
   iproute2) # `ip netns`: two emulated hosts for tests/net (as root)
 

@@ -267,7 +267,8 @@ static hlm_status store_value(const validator *v, const hlm_key_spec *k,
     *(int *)dst = b;
     break;
   case KEY_NUMBER_TABLE:
-    status = HLM_ERROR(HLM_ERR_INTERNAL, "no storage for `%s`", k->key);
+    status =
+        hlm_config_read_numtab(v->file, k->key, val, (hlm_config_numtab *)dst);
     break;
   }
 cleanup:
@@ -551,6 +552,11 @@ void hlm_config_destroy(hlm_config **cfg)
         (spec->type == KEY_STRING || spec->type == KEY_PATH)) {
       free(*(char **)((char *)*cfg + spec->offset));
     }
+    if (spec->offset != NONE && hlm_config_key_kind(k) == FILE_CONFIG &&
+        spec->type == KEY_NUMBER_TABLE) {
+      hlm_config_free_numtab(
+          (hlm_config_numtab *)((char *)*cfg + spec->offset));
+    }
   }
   hlm_config_free_contrasts(*cfg);
   hlm_config_free_lrts(*cfg);
@@ -586,6 +592,15 @@ static void print_value(const hlm_config *cfg, const hlm_key_spec *k, FILE *out)
   case KEY_BOOL:
     fprintf(out, "%s", *(const int *)dst ? "true" : "false");
     break;
+  case KEY_NUMBER_TABLE: {
+    const hlm_config_numtab *t = (const hlm_config_numtab *)dst;
+    fprintf(out, "{");
+    for (int i = 0; i < t->n; i++) {
+      fprintf(out, "%s %s = %g", i ? "," : "", t->name[i], t->value[i]);
+    }
+    fprintf(out, " }");
+    break;
+  }
   default:
     fprintf(out, "?");
   }
@@ -597,8 +612,10 @@ void hlm_config_print(const hlm_config *cfg, FILE *out)
   for (int k = 0; k < hlm_nkeys; k++) {
     const hlm_key_spec *spec = &hlm_keys[k];
     int is_set = cfg->given[k] || spec->def != NULL;
+    int bayes_key = strncmp(spec->section, "bayes", 5) == 0;
     if (spec->planned || spec->offset == NONE || !is_set ||
-        hlm_config_key_kind(k) != FILE_CONFIG) {
+        hlm_config_key_kind(k) != FILE_CONFIG ||
+        (bayes_key && cfg->method != HLM_METHOD_BAYES)) {
       continue;
     }
     fprintf(out, "  %s.%s = ", spec->section, spec->key);

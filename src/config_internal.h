@@ -74,4 +74,12 @@ hlm_status hlm_config_read_lrts(hlm_config *cfg, const char *file,
 /* Local.  Free cfg's tests (cfg->lrt NULL, nlrt 0). */
 void hlm_config_free_lrts(hlm_config *cfg);
 
+/* Local.  A KEY_NUMBER_TABLE value (src/config_numtab.c) into *t (freed
+ * first); `key` names it in messages. */
+hlm_status hlm_config_read_numtab(const char *file, const char *key,
+                                  const hlm_toml_value *tv,
+                                  hlm_config_numtab *t);
+/* Local.  NULL-safe on t's members; zeroes *t. */
+void hlm_config_free_numtab(hlm_config_numtab *t);
+
 #endif /* HLM_CONFIG_INTERNAL_H */

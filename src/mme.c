@@ -868,6 +868,62 @@ cleanup:
   return status;
 }
 
+/* ---- for the Gibbs sampler (bayes_draw.c, issue 11) -------------------- */
+
+hlm_status hlm_mme_form_system(hlm_mme *m, const double *theta)
+{
+  hlm_status status = HLM_OK, local = HLM_OK;
+  double *fail = &m->red[2 * (m->nred - 1)];
+  local = absorb_all(m, theta);
+  fail[0] = local != HLM_OK;
+  fail[1] = 0.0;
+  HLM_TRY(dd_allreduce(m, m->red, m->nred));
+  HLM_TRY(local);
+  HLM_CHECK(fail[0] == 0, HLM_ERR_OTHER_RANK,
+            "another rank failed to absorb its clusters at this theta");
+  form_S(m, theta);
+cleanup:
+  return status;
+}
+
+hlm_status hlm_mme_cluster_draw(hlm_mme *m, int64_t j, const double *theta,
+                                const double *g, double sigma, const double *z,
+                                double *u)
+{
+  hlm_status status = HLM_OK;
+  const hlm_xblock *b = &m->blk[j];
+  int q = b->q, p = m->p, ng = b->ng;
+  double ld = 0.0, *tmp = NULL;
+  if (q == 0) {
+    return HLM_OK;
+  }
+  hlm_tree_term_factors(m->d, theta, m->Lf, m->Lfoff);
+  HLM_TRY(absorb_cluster(m, j, theta, &ld));
+  /* L' v = w - W g + sigma z;  u = T v */
+  for (int a = 0; a < ng; a++) {
+    cblas_daxpy(q, -g[b->gidx[a]], &m->B[(size_t)q * a], 1, m->w, 1);
+  }
+  cblas_dgemv(CblasColMajor, CblasNoTrans, q, p, -1.0, m->B + (size_t)q * ng, q,
+              g + m->qg, 1, 1.0, m->w, 1);
+  cblas_daxpy(q, sigma, z, 1, m->w, 1);
+  if (b->tree != NULL) {
+    HLM_ALLOC(tmp, b->tree->mmax > 0 ? b->tree->mmax : 1);
+    hlm_tree_solve_lt(b->tree, m->tW, m->w, 1, tmp);
+    hlm_tree_apply_t(b->tree, m->Lf, m->Lfoff, m->w, 1);
+    for (int i = 0; i < q; i++) {
+      u[i] = m->w[b->tree->pos[i]];
+    }
+    goto cleanup;
+  }
+  cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, q, m->C, q,
+              m->w, 1);
+  cblas_dgemv(CblasColMajor, CblasTrans, q, q, 1.0, m->Tt, q, m->w, 1, 0.0, u,
+              1);
+cleanup:
+  free(tmp);
+  return status;
+}
+
 /* ---- for the analytic gradient (mme_grad.c, issue 7) ------------------- */
 
 /* Row (in m->B / m->P order) of Z_j column c. */

@@ -109,4 +109,20 @@ hlm_status hlm_mme_cluster_ranef(hlm_mme *m, int64_t j, const double *theta,
 hlm_status hlm_mme_global_ranef(hlm_mme *m, const double *theta, double sigma2,
                                 double *u, double *cv);
 
+/* ---- for the Gibbs sampler (bayes_draw.c, issue 11) -------------------- */
+
+/* Collective on comm.  Absorb every cluster at theta and reduce over
+ * ranks: m->S := S (G x G, both triangles, not factored) and m->g := s,
+ * the right-hand side, of the global system (mme.c's header).  A failure
+ * on any rank fails every rank. */
+hlm_status hlm_mme_form_system(hlm_mme *m, const double *theta);
+
+/* Local.  A draw of cluster j's local effects given the global unknowns
+ * g = (v_global, beta - b0) (G values): v = C_jj^-1 (T'Z'(y~ - H T_G g))
+ * + sigma L^-T z with z (q_j values) standard normals, u = T v, into u
+ * (q_j values, Z_j's column order). */
+hlm_status hlm_mme_cluster_draw(hlm_mme *m, int64_t j, const double *theta,
+                                const double *g, double sigma, const double *z,
+                                double *u);
+
 #endif /* HLM_MME_INTERNAL_H */

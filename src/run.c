@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "bayes.h"
 #include "hlm/comm.h"
 #include "hlm/design.h"
 #include "hlm/fit.h"
@@ -201,6 +202,8 @@ hlm_status hlm_run_prepare(MPI_Comm comm, const char *config_path,
                     "reading the configuration"));
   HLM_TRY(stage_end(comm, parse_formula(run->cfg, &run->formula),
                     "reading the configuration"));
+  HLM_TRY(stage_end(comm, hlm_bayes_check_config(run->cfg),
+                    "reading the configuration"));
   HLM_TRY(stage_end(comm,
                     hlm_results_check_target(comm, run->cfg, &run->config_text),
                     "checking the output files"));
@@ -267,7 +270,9 @@ static void print_model(const hlm_run *run, FILE *out)
             r->correlated || r->nterms == 0 ? "" : "  (uncorrelated)");
   }
   fprintf(out, "  method: %s\n",
-          run->cfg->method == HLM_METHOD_ML ? "ML" : "REML");
+          run->cfg->method == HLM_METHOD_ML      ? "ML"
+          : run->cfg->method == HLM_METHOD_BAYES ? "Bayes (Gibbs sampler)"
+                                                 : "REML");
 }
 
 hlm_status hlm_run_check(MPI_Comm comm, const char *config_path, FILE *out)
@@ -343,7 +348,7 @@ static hlm_status estimate(hlm_run *run, FILE *out)
   int rank = 0;
   MPI_Comm_rank(run->comm, &rank);
   hlm_fit_options_default(&o);
-  o.reml = run->cfg->method == HLM_METHOD_REML;
+  o.reml = run->cfg->method != HLM_METHOD_ML; /* bayes starts from REML */
   o.xtol_abs = run->cfg->tolerance;
   o.optimizer = run->cfg->optimizer == HLM_OPTIMIZER_NEWTON ? HLM_FIT_NEWTON
                                                             : HLM_FIT_BOBYQA;
@@ -359,7 +364,16 @@ static hlm_status estimate(hlm_run *run, FILE *out)
       run->comm, hlm_infer_options_from_config(run->cfg, d, &io, &con, &conL),
       "checking the contrasts"));
   io.formula = run->formula; /* F tests of its fixed terms */
+  if (run->cfg->method == HLM_METHOD_BAYES) {
+    HLM_TRY(stage_end(run->comm, hlm_bayes_check_design(run->cfg, d),
+                      "checking the Bayesian model"));
+  }
   HLM_TRY(stage_end(run->comm, hlm_fit_run(run->comm, d, &o, &fit), "fitting"));
+  if (run->cfg->method == HLM_METHOD_BAYES) { /* issue 11: docs/bayes.md */
+    status = hlm_bayes_estimate(run->comm, run->cfg, run->config_text, d, fit,
+                                &io, conL, out);
+    goto cleanup;
+  }
   HLM_TRY(stage_end(run->comm, hlm_infer_run(run->comm, d, fit, &io, &inf),
                     "inference"));
   if (rank == 0) {

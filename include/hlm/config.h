@@ -64,6 +64,15 @@ typedef struct hlm_config_lrt {
   int line, column; /* of the [[lrt]] table */
 } hlm_config_lrt;
 
+/* An inline table of numbers by name ({ genotypeB = 1, x = 2.5 }), with
+ * where each name was written. */
+typedef struct hlm_config_numtab {
+  int n;
+  char **name;
+  double *value;
+  int *line, *column;
+} hlm_config_numtab;
+
 /* Validated settings of the features built so far; later issues add
  * fields as they turn their keys on.  Strings are owned by the config (NULL
  * when unset and without default).  Paths are resolved relative to the
@@ -99,11 +108,19 @@ typedef struct hlm_config {
   /* [output] */
   char *summary_json; /* NULL: no JSON summary */
   char *results;      /* HDF5 results file (docs/results-format.md) or NULL */
+  char *draws;        /* CSV of the kept draws (method bayes) or NULL */
   int results_fitted; /* write fitted values and residuals per row */
   int overwrite;      /* replace an existing results file */
   /* [checkpoint] */
   char *checkpoint; /* checkpoint file (docs/checkpoints.md) or NULL */
   int64_t checkpoint_interval;
+  /* [bayes] and [bayes.prior] (docs/bayes.md) */
+  int64_t bayes_chains, bayes_iterations, bayes_warmup, bayes_thin;
+  int64_t bayes_seed;
+  int bayes_fixed_variances; /* test mode: variances held at the REML fit */
+  hlm_config_numtab prior_beta_mean, prior_beta_variance;
+  double prior_variance_shape, prior_variance_scale;
+  double prior_residual_shape, prior_residual_scale;
   /* which keys were given (1) or defaulted (0), by schema index */
   unsigned char *given;
 } hlm_config;

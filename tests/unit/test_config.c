@@ -197,13 +197,46 @@ static void test_not_implemented_yet(void **state)
   /* [[lrt]] is built (issue 9): it needs exactly one of formula and drop */
   expect_error(MINIMAL "[[lrt]]\nname = \"g\"\n", HLM_ERR_CONFIG,
                "exactly one of `formula`", NULL);
-  expect_error("[data]\nfile = \"d.h5\"\n[model]\nformula = \"y~1\"\n"
-               "method = \"bayes\"\n",
-               HLM_ERR_NOT_IMPLEMENTED, "method = \"bayes\"", "issue 11", NULL);
+  /* method = "bayes" is built (issue 11): test_bayes_settings */
+  expect_error(MINIMAL "[bayes.prior]\ngroup_sd = \"half-cauchy\"\n",
+               HLM_ERR_NOT_IMPLEMENTED, "issue 12", NULL);
   expect_error(MINIMAL "[estimation]\noptimizer = \"newton2\"\n",
                HLM_ERR_CONFIG, "newton", NULL);
-  expect_error(MINIMAL "[bayes.prior]\nbeta_mean = { x = 0 }\n",
-               HLM_ERR_NOT_IMPLEMENTED, "issue 11", NULL);
+  expect_error(MINIMAL "[bayes.prior]\nbeta_mean = { x = \"a\" }\n",
+               HLM_ERR_CONFIG, "c.toml:6:", "value of `x` in `beta_mean`",
+               NULL);
+  expect_error(MINIMAL "[bayes.prior]\nbeta_variance = 3\n", HLM_ERR_CONFIG,
+               "`beta_variance` must be a non-empty table", NULL);
+  expect_error(MINIMAL "[bayes]\nchains = 0\n", HLM_ERR_CONFIG,
+               "`chains` must be at least 1", NULL);
+}
+
+/* [bayes] and [bayes.prior] (issue 11): values, defaults, number tables. */
+static void test_bayes_settings(void **state)
+{
+  (void)state;
+  hlm_config *cfg = NULL;
+  const char *text = "[data]\nfile = \"d.h5\"\n[model]\nformula = \"y~x\"\n"
+                     "method = \"bayes\"\n[bayes]\nchains = 3\nseed = 9\n"
+                     "fixed_variances = true\n[bayes.prior]\n"
+                     "beta_mean = { x = 1.5, \"(Intercept)\" = -2 }\n"
+                     "residual_scale = 2\n";
+  assert_int_equal(hlm_config_load_string(text, "c.toml", NULL, &cfg), HLM_OK);
+  assert_int_equal(cfg->method, HLM_METHOD_BAYES);
+  assert_int_equal(cfg->bayes_chains, 3);
+  assert_int_equal(cfg->bayes_iterations, 2000);
+  assert_int_equal(cfg->bayes_warmup, 1000);
+  assert_int_equal(cfg->bayes_thin, 1);
+  assert_int_equal(cfg->bayes_seed, 9);
+  assert_int_equal(cfg->bayes_fixed_variances, 1);
+  assert_int_equal(cfg->prior_beta_mean.n, 2);
+  assert_string_equal(cfg->prior_beta_mean.name[1], "(Intercept)");
+  assert_true(cfg->prior_beta_mean.value[0] == 1.5);
+  assert_int_equal(cfg->prior_beta_mean.line[0], 11);
+  assert_int_equal(cfg->prior_beta_variance.n, 0);
+  assert_true(cfg->prior_residual_scale == 2.0);
+  assert_true(cfg->prior_variance_shape == 0.001);
+  hlm_config_destroy(&cfg);
 }
 
 static void test_toml_errors_pass_through(void **state)
@@ -277,6 +310,7 @@ int main(void)
       cmocka_unit_test(test_wrong_types_and_values),
       cmocka_unit_test(test_required_keys),
       cmocka_unit_test(test_not_implemented_yet),
+      cmocka_unit_test(test_bayes_settings),
       cmocka_unit_test(test_toml_errors_pass_through),
       cmocka_unit_test(test_closest_word),
       cmocka_unit_test(test_docs_match_schema),

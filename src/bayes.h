@@ -1,0 +1,148 @@
+/* bayes.h: the Bayesian fit, a distributed blocked Gibbs sampler on the
+ * REML engine's absorbed system (docs/bayes.md, issue 11).  Not installed.
+ *
+ *   bayes.c          settings and priors from the config, chains, draws
+ *   bayes_draw.c     one Gibbs iteration (global block, clusters, variances)
+ *   bayes_diag.c     split R-hat, effective sample size, quantiles
+ *   bayes_output.c   printed and JSON summaries
+ *   bayes_ranef.c    posterior means and SDs of the random effects */
+#ifndef HLM_BAYES_H
+#define HLM_BAYES_H
+
+#include <mpi.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hlm/config.h"
+#include "hlm/fit.h"
+#include "hlm/infer.h"
+#include "mme_internal.h"
+
+/* beta ~ N(mean, diag(1 / prec)) (prec 0: flat), inverse-gamma (shape,
+ * scale) on each variance component and on the residual variance. */
+typedef struct hlm_bayes_prior {
+  double *mean, *prec; /* p each */
+  double vshape, vscale, rshape, rscale;
+} hlm_bayes_prior;
+
+/* The sampler's state and work space (bayes_draw.c). */
+typedef struct hlm_gibbs {
+  MPI_Comm comm;
+  hlm_mme *m;
+  const hlm_design *d;
+  const hlm_bayes_prior *prior;
+  uint64_t seed;
+  int p, G, nt;
+  int fixed;     /* variances held */
+  int known_sd;  /* sigma2 = 1 */
+  double *theta; /* nt: sqrt(tau2 / sigma2) */
+  double *tau2;  /* nt: variance components */
+  double sigma2;
+  double *S, *g, *z, *ug; /* G x G, G, max(G, qmax), qg */
+  double *ucur;           /* every local effect, cluster by cluster */
+  double *acc; /* nt + 2 double-double sums: sum u^2 by term, RSS, fails */
+  /* running sums of every local effect over the kept draws (bayes_ranef.c) */
+  double *rsum, *rsq; /* total local q, cluster by cluster */
+  int64_t *roff;      /* ncl: offset of each cluster in rsum */
+  double *gsum, *gsq; /* qg: global effects */
+  int64_t nsum;
+} hlm_gibbs;
+
+/* Collective.  Allocate the state on mme m (not owned). */
+hlm_status hlm_gibbs_create(MPI_Comm comm, hlm_mme *m,
+                            const hlm_bayes_prior *prior, uint64_t seed,
+                            hlm_gibbs **out);
+void hlm_gibbs_destroy(hlm_gibbs **gb);
+
+/* Collective.  One iteration of chain `chain`: draw (v_global, beta) from
+ * its full conditional, then every local cluster's effects, then (unless
+ * gb->fixed) the variances.  Leaves beta - b0 in gb->g[qg..]. */
+hlm_status hlm_gibbs_step(hlm_gibbs *gb, uint64_t chain, uint64_t iter);
+
+/* Local.  theta from tau2 and sigma2. */
+void hlm_gibbs_set_theta(hlm_gibbs *gb);
+
+/* Local.  Add the current effects to the running sums. */
+void hlm_gibbs_accumulate(hlm_gibbs *gb);
+
+/* ---- diagnostics (bayes_diag.c) ------------------------------------------ */
+
+/* One parameter's summary over nchain chains of n draws each. */
+typedef struct hlm_bayes_stat {
+  double mean, sd, q025, q50, q975, rhat, ess, mcse;
+} hlm_bayes_stat;
+
+/* Local.  x[c * n + t]: draw t of chain c.  Split R-hat and the bulk
+ * effective sample size as Stan (BDA3 section 11.4-11.5, with Geyer's
+ * initial monotone sequence) on the 2 nchain half chains; quantiles of
+ * the pooled draws (R's type 7).  n >= 4. */
+hlm_status hlm_bayes_stats(const double *x, int nchain, int64_t n,
+                           hlm_bayes_stat *st);
+
+/* ---- the whole fit (bayes.c) --------------------------------------------- */
+
+typedef struct hlm_bayes {
+  int chains;
+  int64_t iterations, warmup, thin, nkeep; /* nkeep: kept draws per chain */
+  uint64_t seed;
+  int fixed, known_sd, flat;
+  int p, nt, npar;
+  char **name;          /* npar parameter names */
+  double *draws;        /* npar x (chains * nkeep), parameter-major */
+  hlm_bayes_stat *stat; /* npar */
+  double *held;         /* nt + 1: the variances held (fixed) */
+  char **vc_name;       /* nt + 1 */
+  hlm_bayes_prior prior;
+  double seconds;
+  /* random effects (rank 0): labels, posterior mean and SD */
+  int64_t nre;
+  char **re_group, **re_effect, **re_label;
+  double *re_mean, *re_sd;
+} hlm_bayes;
+
+/* Collective.  The Bayesian fit of design d from cfg's [bayes] settings,
+ * started from (and, with fixed_variances, held at) the REML fit f.  L:
+ * ncon x p contrast rows named con_name. */
+hlm_status hlm_bayes_run(MPI_Comm comm, const hlm_config *cfg,
+                         const hlm_design *d, const hlm_fit *f, int ncon,
+                         const char *const *con_name, const double *L,
+                         hlm_bayes **out);
+void hlm_bayes_destroy(hlm_bayes **b);
+
+/* Local.  Settings that do not apply to, or are not built for, a Bayesian
+ * fit (method = "bayes"); HLM_OK for other methods. */
+hlm_status hlm_bayes_check_config(const hlm_config *cfg);
+
+/* Local.  The model and the [bayes] settings and priors, checked against
+ * design d before the REML fit the sampler starts from: scalar random
+ * terms only, prior names that are fixed effects, enough draws. */
+hlm_status hlm_bayes_check_design(const hlm_config *cfg, const hlm_design *d);
+
+/* Collective.  The whole Bayesian fit after the REML fit f: sample, print
+ * the summary to out (rank 0), write [output] summary, draws and results
+ * (config_text: the config file's text, for the results file); errors
+ * agreed on every rank. */
+hlm_status hlm_bayes_estimate(MPI_Comm comm, const hlm_config *cfg,
+                              const char *config_text, const hlm_design *d,
+                              const hlm_fit *f, const hlm_infer_options *io,
+                              const double *L, FILE *out);
+
+/* Rank 0.  The HDF5 results file cfg->results (bayes_h5.c; docs/bayes.md),
+ * written to a temporary name and renamed. */
+hlm_status hlm_bayes_write_h5(const hlm_bayes *b, const hlm_config *cfg,
+                              const char *config_text);
+
+/* Rank 0.  Every kept draw as CSV (chain, draw, then the parameters). */
+hlm_status hlm_bayes_write_draws(const hlm_bayes *b, const char *path);
+
+/* Rank 0.  Printed summary (bayes_output.c). */
+void hlm_bayes_print(const hlm_bayes *b, FILE *out);
+/* Rank 0.  JSON summary to path (docs/bayes.md). */
+hlm_status hlm_bayes_write_json(const hlm_bayes *b, const char *path);
+
+/* Collective.  Posterior means and SDs of every random effect, gathered
+ * to rank 0 into b (bayes_ranef.c). */
+hlm_status hlm_bayes_gather_ranef(MPI_Comm comm, const hlm_gibbs *gb,
+                                  hlm_bayes *b);
+
+#endif /* HLM_BAYES_H */

@@ -1,0 +1,84 @@
+# exact_posterior.R CSV FORMULA WEIGHTS JSON DRAWS [PRIOR]
+# With the variances held (hlm-mpi's [bayes] fixed_variances = true), the
+# posterior of (beta, u) is Gaussian.  Compute it here, densely and
+# independently of hlm-mpi (lme4's lFormula gives X and Z only), at the
+# variances the JSON summary says were held, and compare with the draws
+# (beta: means and every covariance) and the summaries (u: means and SDs).
+# Monte Carlo SEs by batch means (40 batches) of the draws themselves.
+# WEIGHTS: a precision-weights column, "sd:COLUMN" for known residual SDs
+# ([data] known_sd: sigma = 1), or "-".  PRIOR: "name=mean:var,..."
+# (the [bayes.prior] of the run) or absent (flat).
+# Exit status 1 when any |estimate - exact| >= 4 MC SEs or an ESS < 400.
+suppressPackageStartupMessages({library(lme4); library(jsonlite)})
+a <- commandArgs(TRUE)
+d <- read.csv(a[1], stringsAsFactors = TRUE)
+form <- as.formula(a[2])
+w <- if (a[3] == "-") rep(1, nrow(d)) else if (startsWith(a[3], "sd:"))
+  1 / d[[substring(a[3], 4)]]^2 else d[[a[3]]]
+js <- fromJSON(a[4], simplifyVector = FALSE)
+dr <- read.csv(a[5], check.names = FALSE)
+lf <- lFormula(form, data = d, control = lmerControl(
+  check.nobs.vs.nlev = "ignore", check.nobs.vs.rankZ = "ignore",
+  check.nobs.vs.nRE = "ignore"))
+X <- lf$X; Zt <- lf$reTrms$Zt; p <- ncol(X)
+grp <- names(lf$reTrms$flist)[attr(lf$reTrms$flist, "assign")]
+eff <- unlist(lf$reTrms$cnms)
+held <- js$held_variances
+vc <- sapply(seq_along(eff), function(i) held[[paste(grp[i], eff[i])]])
+s2 <- if (is.null(held$Residual)) 1 else held$Residual
+Gp <- lf$reTrms$Gp
+term_of_row <- findInterval(seq_len(nrow(Zt)) - 1, Gp, rightmost.closed = TRUE)
+D <- vc[term_of_row]
+pm <- rep(0, p); pp <- rep(0, p)
+if (length(a) >= 6) {
+  for (e in strsplit(a[6], ",")[[1]]) {
+    kv <- strsplit(e, "=")[[1]]; mv <- as.numeric(strsplit(kv[2], ":")[[1]])
+    j <- match(kv[1], colnames(X)); pm[j] <- mv[1]; pp[j] <- 1 / mv[2]
+  }
+}
+y <- model.response(lf$fr)
+C <- cbind(X, t(as.matrix(Zt)))
+P <- crossprod(C, w * C) / s2 + diag(c(pp, 1 / D))
+V <- solve(P)
+m <- drop(V %*% (crossprod(C, w * y) / s2 + c(pp * pm, rep(0, length(D)))))
+bm <- function(x, nb = 40) {         # batch-means MC SE of mean(x)
+  n <- floor(length(x) / nb) * nb; x <- x[seq_len(n)]
+  sd(colMeans(matrix(x, ncol = nb))) / sqrt(nb)
+}
+bad <- 0; worst <- 0
+check <- function(what, est, exact, se) {
+  z <- abs(est - exact) / se
+  worst <<- max(worst, z)
+  if (!is.finite(z) || z >= 4) {
+    cat(sprintf("FAIL %s: %.8g vs exact %.8g (%.2f MC SEs)\n", what, est, exact, z))
+    bad <<- bad + 1
+  }
+}
+B <- as.matrix(dr[, colnames(X), drop = FALSE]); N <- nrow(B)
+for (i in 1:p) {
+  se <- bm(B[, i]); ess <- var(B[, i]) / se^2
+  if (ess < 400) { cat("FAIL ESS of", colnames(X)[i], ess, "\n"); bad <- bad + 1 }
+  check(paste("mean", colnames(X)[i]), mean(B[, i]), m[i], se)
+  for (j in i:p) {
+    pr <- (B[, i] - m[i]) * (B[, j] - m[j])
+    check(paste("cov", colnames(X)[i], colnames(X)[j]), mean(pr), V[i, j], bm(pr))
+  }
+}
+# random effects: posterior means and SDs from the summary; the draws are
+# independent (each iteration draws (beta, u) exactly given the held
+# variances), so their MC SEs are sd / sqrt(N) and sd / sqrt(2 N).
+re <- js$random_effects
+lab <- paste(grp[term_of_row], eff[term_of_row], rownames(Zt))
+nre <- 0
+for (e in re) {
+  k <- match(paste(e$group, e$effect, e$level), lab)
+  if (is.na(k)) { cat("FAIL no level", e$group, e$effect, e$level, "\n"); bad <- bad + 1; next }
+  sdx <- sqrt(V[p + k, p + k])
+  check(paste("u mean", lab[k]), e$mean, m[p + k], sdx / sqrt(N))
+  check(paste("u sd", lab[k]), e$sd, sdx, sdx / sqrt(2 * N))
+  nre <- nre + 1
+}
+if (nre != length(D)) { cat("FAIL", nre, "random effects of", length(D), "\n"); bad <- bad + 1 }
+cat(sprintf("%d draws; %d fixed effects (means, covariances), %d random effects: largest deviation %.2f MC SEs\n",
+            N, p, nre, worst))
+quit(status = if (bad > 0) 1 else 0)

@@ -1,0 +1,67 @@
+# gibbs_reference.R CSV FORMULA WEIGHTS JSON VSHAPE VSCALE RSHAPE RSCALE
+# An independent Gibbs sampler, dense and in R, for the model hlm-mpi
+# fitted with method = "bayes" (flat prior on beta, inverse-gamma priors on
+# every scalar variance component and the residual variance), run long
+# here; the posterior means of every fixed effect and variance in hlm-mpi's
+# JSON summary must agree within 4 combined Monte Carlo SEs (hlm-mpi's
+# from its ESS, this sampler's by batch means).  WEIGHTS as in
+# exact_posterior.R ("sd:COLUMN": known residual SDs, sigma = 1).
+suppressPackageStartupMessages({library(lme4); library(jsonlite)})
+a <- commandArgs(TRUE)
+d <- read.csv(a[1], stringsAsFactors = TRUE)
+form <- as.formula(a[2])
+known <- startsWith(a[3], "sd:")
+w <- if (a[3] == "-") rep(1, nrow(d)) else if (known)
+  1 / d[[substring(a[3], 4)]]^2 else d[[a[3]]]
+js <- fromJSON(a[4], simplifyVector = FALSE)
+pr <- as.numeric(a[5:8])
+lf <- lFormula(form, data = d, control = lmerControl(
+  check.nobs.vs.nlev = "ignore", check.nobs.vs.rankZ = "ignore",
+  check.nobs.vs.nRE = "ignore"))
+X <- lf$X; Z <- t(as.matrix(lf$reTrms$Zt)); p <- ncol(X); q <- ncol(Z)
+grp <- names(lf$reTrms$flist)[attr(lf$reTrms$flist, "assign")]
+eff <- unlist(lf$reTrms$cnms); nt <- length(eff)
+term <- findInterval(seq_len(q) - 1, lf$reTrms$Gp, rightmost.closed = TRUE)
+y <- model.response(lf$fr); n <- length(y)
+C <- cbind(X, Z); CtWC <- crossprod(C, w * C); CtWy <- crossprod(C, w * y)
+set.seed(20261126)
+niter <- 15000; burn <- 1000
+tau2 <- rep(var(y) / 2, nt); s2 <- if (known) 1 else var(y) / 2
+out <- matrix(NA, niter - burn, p + nt + 1)
+for (it in 1:niter) {
+  P <- CtWC / s2 + diag(c(rep(0, p), 1 / tau2[term]), p + q)
+  R <- chol(P)
+  mu <- backsolve(R, forwardsolve(t(R), CtWy / s2))
+  th <- mu + backsolve(R, rnorm(p + q))
+  u <- th[-(1:p)]
+  for (t in 1:nt) {
+    ut <- u[term == t]
+    tau2[t] <- 1 / rgamma(1, pr[1] + length(ut) / 2, pr[2] + sum(ut^2) / 2)
+  }
+  if (!known) {
+    e <- y - C %*% th
+    s2 <- 1 / rgamma(1, pr[3] + n / 2, pr[4] + sum(w * e^2) / 2)
+  }
+  if (it > burn) out[it - burn, ] <- c(th[1:p], tau2, s2)
+}
+nm <- c(colnames(X), sprintf("var(%s %s)", grp, eff), "var(Residual)")
+bm <- function(x, nb = 40) {
+  m <- floor(length(x) / nb) * nb; x <- x[seq_len(m)]
+  sd(colMeans(matrix(x, ncol = nb))) / sqrt(nb)
+}
+st <- js$parameters; names(st) <- sapply(st, function(e) e$name)
+bad <- 0; worst <- 0; nchk <- 0
+for (i in seq_along(nm)) {
+  if (known && nm[i] == "var(Residual)") next
+  h <- st[[nm[i]]]
+  if (is.null(h)) { cat("FAIL: no", nm[i], "in the summary\n"); bad <- bad + 1; next }
+  if (h$ess < 400) { cat("FAIL: ESS of", nm[i], h$ess, "\n"); bad <- bad + 1 }
+  se <- sqrt(h$mcse^2 + bm(out[, i])^2)
+  z <- abs(h$mean - mean(out[, i])) / se
+  worst <- max(worst, z); nchk <- nchk + 1
+  cat(sprintf("%-28s hlm-mpi %.6g (ESS %.0f)  R %.6g  %.2f SEs\n", nm[i],
+              h$mean, h$ess, mean(out[, i]), z))
+  if (!is.finite(z) || z >= 4) bad <- bad + 1
+}
+cat(sprintf("%d posterior means: largest deviation %.2f MC SEs\n", nchk, worst))
+quit(status = if (bad > 0) 1 else 0)
