@@ -74,4 +74,10 @@ hlm_status hlm_config_read_lrts(hlm_config *cfg, const char *file,
 /* Local.  Free cfg's tests (cfg->lrt NULL, nlrt 0). */
 void hlm_config_free_lrts(hlm_config *cfg);
 
+/* Local (survey_config.c).  The [survey] section against the rest of
+ * cfg: method "reml" given explicitly, [data] weights or known_sd,
+ * profile intervals, [[lrt]] and df other than "asymptotic" are refused;
+ * method defaults to ML with a survey design. */
+hlm_status hlm_config_check_survey(const char *file, hlm_config *cfg);
+
 #endif /* HLM_CONFIG_INTERNAL_H */
