@@ -462,6 +462,9 @@ static hlm_status validate(validator *v, const hlm_toml_doc *doc)
                        "([data] known_sd) is not implemented yet (issue 9)",
                        v->file);
   }
+  if (status == HLM_OK && v->cfg) {
+    status = hlm_config_check_survey(v->file, v->cfg); /* issue 13 */
+  }
 cleanup:
   return status;
 }

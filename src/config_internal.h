@@ -81,5 +81,10 @@ hlm_status hlm_config_read_numtab(const char *file, const char *key,
                                   hlm_config_numtab *t);
 /* Local.  NULL-safe on t's members; zeroes *t. */
 void hlm_config_free_numtab(hlm_config_numtab *t);
+/* Local (survey_config.c).  The [survey] section against the rest of
+ * cfg: method "reml" given explicitly, [data] weights or known_sd,
+ * profile intervals, [[lrt]] and df other than "asymptotic" are refused;
+ * method defaults to ML with a survey design. */
+hlm_status hlm_config_check_survey(const char *file, hlm_config *cfg);
 
 #endif /* HLM_CONFIG_INTERNAL_H */

@@ -357,6 +357,7 @@ void hlm_design_destroy(hlm_design **dp)
   free(d->factor_name);
   free(d->factor_nlev);
   free(d->sqrtw);
+  free(d->cw);
   hlm_design_derived_free(&d->dvals, d->ndvals);
   free(d);
   *dp = NULL;
@@ -404,6 +405,10 @@ int64_t hlm_design_term_nlevels(const hlm_design *d, int r)
 int64_t hlm_design_nobs(const hlm_design *d)
 {
   return d->nglobal;
+}
+double hlm_design_ncrit(const hlm_design *d)
+{
+  return d->survey ? d->nw : (double)d->nglobal;
 }
 int64_t hlm_design_local_rows(const hlm_design *d)
 {

@@ -119,11 +119,23 @@ struct hlm_design {
                      X, y and zval are already multiplied by them */
   double sumlogw; /* sum of log w_i over all ranks (0 without weights) */
   double sumlogw_dd[2]; /* this rank's sum, double-double (ddsum.h) */
-  int known_sd;   /* 1: w_i = 1 / sd_i^2 from [data] known_sd, sigma = 1 */
+  int known_sd; /* 1: w_i = 1 / sd_i^2 from [data] known_sd, sigma = 1 */
+  /* [survey] (survey.c): level-1 sampling weights are in sqrtw (rows
+   * scaled like precision weights, but without sum log w); cw[j] is
+   * cluster j's level-2 weight multiplying its whole contribution, and
+   * nw = sum_j cw_j sum_i w_i|j replaces the row count in the criterion
+   * (and cwsum = sum_j cw_j the count of levels in the EM step) */
+  int survey;
+  double *cw;
+  double nw, cwsum;
   double **dvals; /* per formula variable: a derived variable's values on
                      this rank's rows (design_derived.c), else NULL */
   int ndvals;     /* formula variables (entries of dvals) */
 };
+
+/* Local.  The row count of the criterion: the weighted count nw of a
+ * survey design, else the number of rows over all ranks. */
+double hlm_design_ncrit(const hlm_design *d);
 
 /* ---- derived variables (design_derived.c) -------------------------------- */
 

@@ -547,7 +547,7 @@ static hlm_status fill_estimates(const hlm_design *d, const hlm_mme_eval *ev,
                                  hlm_fit *f)
 {
   hlm_status status = HLM_OK;
-  double n = (double)d->nglobal;
+  double n = hlm_design_ncrit(d); /* the weighted count with a survey */
   memcpy(f->beta, ev->beta, (size_t)d->p * sizeof *f->beta);
   f->crit = ev->crit;
   f->pwrss = ev->pwrss;

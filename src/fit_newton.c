@@ -222,7 +222,9 @@ static void em_point(nstate *st)
     double L[64 * 64], B[64 * 64], N[64 * 64], Ln[64 * 64];
     hlm_term_factor(rt, st->x, L);
     for (int i = 0; i < k * k; i++) {
-      B[i] = (i % (k + 1) == 0) - st->A[o + i] / (double)rt->nlevels;
+      /* a survey's levels count with their weights (survey.c) */
+      double m = d->survey ? d->cwsum : (double)rt->nlevels;
+      B[i] = (i % (k + 1) == 0) - st->A[o + i] / m;
     }
     for (int i = 0; i < k; i++) {
       for (int j = 0; j < k; j++) {

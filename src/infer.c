@@ -165,6 +165,8 @@ static hlm_status one_test(const hlm_infer *inf, const double *L,
     HLM_TRY(hlm_infer_satterthwaite(inf, L, &var, &t->df));
   } else if (inf->df == HLM_DF_RESIDUAL) {
     t->df = (double)(inf->nobs - inf->p);
+  } else if (inf->df == HLM_DF_DESIGN) {
+    t->df = inf->design_df;
   } else {
     t->df = INFINITY;
   }
@@ -241,7 +243,10 @@ static hlm_status infer_local(MPI_Comm comm, const hlm_design *d,
   HLM_ALLOC(inf->beta, p);
   HLM_ALLOC(inf->V, (size_t)p * p);
   memcpy(inf->beta, hlm_fit_fixef(f), p * sizeof *inf->beta);
-  memcpy(inf->V, hlm_fit_vcov(f), (size_t)p * p * sizeof *inf->V);
+  memcpy(inf->V, o->vcov ? o->vcov : hlm_fit_vcov(f),
+         (size_t)p * p * sizeof *inf->V);
+  inf->robust = o->vcov != NULL;
+  inf->design_df = o->design_df;
   HLM_TRY(copy_contrasts(inf, o));
   if (o->df == HLM_DF_SATTERTHWAITE) {
     HLM_TRY(satterthwaite_setup(comm, d, f, inf));

@@ -452,7 +452,9 @@ static hlm_status row_ddf(const hlm_infer *inf, const double *l, double *df)
   if (inf->df == HLM_DF_SATTERTHWAITE) {
     return hlm_infer_satterthwaite(inf, l, &var, df);
   }
-  *df = inf->df == HLM_DF_RESIDUAL ? (double)(inf->nobs - inf->p) : INFINITY;
+  *df = inf->df == HLM_DF_RESIDUAL ? (double)(inf->nobs - inf->p)
+        : inf->df == HLM_DF_DESIGN ? inf->design_df
+                                   : INFINITY;
   return HLM_OK;
 }
 

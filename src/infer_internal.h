@@ -70,6 +70,8 @@ hlm_status hlm_numderiv_jacobian(hlm_numderiv_fn fn, void *ctx, int n, int m,
 /* The results of hlm_infer_run (infer.c), printed by infer_output.c. */
 struct hlm_infer {
   hlm_df_method df;
+  double design_df; /* HLM_DF_DESIGN: the survey's PSUs minus strata */
+  int robust;       /* V is a survey's sandwich (survey.h) */
   double level;
   int p, nvp;
   int64_t nobs;

@@ -11,6 +11,7 @@ static const char *df_label(hlm_df_method m)
 {
   return m == HLM_DF_SATTERTHWAITE ? "satterthwaite"
          : m == HLM_DF_RESIDUAL    ? "residual"
+         : m == HLM_DF_DESIGN      ? "design"
                                    : "asymptotic";
 }
 
@@ -48,9 +49,9 @@ static void print_rows(const hlm_infer *inf, const hlm_infer_test *t, int n,
 /* lmerTest's anova() table. */
 static void print_anova(const hlm_infer *inf, FILE *out)
 {
-  static const char *const how[] = {"Satterthwaite's method",
-                                    "residual df (n - p)",
-                                    "asymptotic chi-square / q (DenDF Inf)"};
+  static const char *const how[] = {
+      "design df (PSUs - strata)", "Satterthwaite's method",
+      "residual df (n - p)", "asymptotic chi-square / q (DenDF Inf)"};
   int n = hlm_infer_nanova(inf), w = 4;
   if (inf->anova_note) {
     fprintf(out, "\nnote: %s\n", inf->anova_note);
@@ -63,7 +64,7 @@ static void print_anova(const hlm_infer *inf, FILE *out)
     w = len > w ? len : w;
   }
   fprintf(out, "\nType %s Analysis of Variance Table with %s:\n",
-          inf->anova_type, how[inf->df]);
+          inf->anova_type, how[inf->df == HLM_DF_DESIGN ? 0 : inf->df + 1]);
   fprintf(out, "%-*s %11s %11s %5s %9s %9s %10s\n", w, "", "Sum Sq", "Mean Sq",
           "NumDF", "DenDF", "F value", "Pr(>F)");
   for (int t = 0; t < n; t++) {
@@ -75,13 +76,14 @@ static void print_anova(const hlm_infer *inf, FILE *out)
 
 hlm_status hlm_infer_print(const hlm_infer *inf, FILE *out)
 {
-  static const char *const how[] = {"Satterthwaite's method (as lmerTest)",
-                                    "residual df (n - p)",
-                                    "asymptotic normal (z)"};
+  static const char *const how[] = {
+      "Satterthwaite's method (as lmerTest)", "residual df (n - p)",
+      "asymptotic normal (z)", "the survey design (PSUs - strata)"};
   int w = name_width(inf->fixed, inf->p, 4);
   w = name_width(inf->con, inf->ncon, w);
-  fprintf(out, "\nFixed effects: t tests, df by %s, %.4g%% CI:\n", how[inf->df],
-          100.0 * inf->level);
+  fprintf(out, "\nFixed effects: t tests, df by %s, %.4g%% CI%s:\n",
+          how[inf->df], 100.0 * inf->level,
+          inf->robust ? ", robust (sandwich) SEs" : "");
   print_rows(inf, inf->fixed, inf->p, w, out);
   if (inf->ncon > 0) {
     fprintf(out, "\nContrasts:\n");

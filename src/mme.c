@@ -17,7 +17,10 @@
  *   REML: ldL2 + ldRX2 - sum log w + (n-p)(1 + log(2 pi pwrss / (n-p)))
  *   ML:   ldL2 - sum log w + n (1 + log(2 pi pwrss / n))
  * or with known SDs (sigma = 1, not profiled)
- *   ldL2 [+ ldRX2] - sum log w + pwrss + df log(2 pi). */
+ *   ldL2 [+ ldRX2] - sum log w + pwrss + df log(2 pi).
+ * A survey design (survey.c, docs/survey.md) multiplies every sum over
+ * cluster j by its level-2 weight w_j and replaces n by sum_j w_j n_j^w
+ * (the weighted row count) in the pseudo-ML criterion. */
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
@@ -255,6 +258,11 @@ static hlm_status cluster_xprod(hlm_mme *m, int64_t j, row_ent *e, double *acc)
     }
     add_row(d, c->start + i, yt, b, e, Hj, hy);
     yty += yt * yt;
+  }
+  if (d->cw != NULL) { /* a survey's level-2 weight (survey.c) */
+    cblas_dscal(h * h, d->cw[j], Hj, 1);
+    cblas_dscal(h, d->cw[j], hy, 1);
+    yty *= d->cw[j];
   }
   scatter_add(m, b, Hj, hy, acc);
   dd_add(&acc[2 * ((size_t)m->G * m->G + m->G)], yty);
@@ -584,9 +592,14 @@ static hlm_status absorb_all(hlm_mme *m, const double *theta)
     }
     cblas_dgemv(CblasColMajor, CblasTrans, q, h, 1.0, m->B, q, m->w, 1, 0.0,
                 m->WtW + (size_t)h * h, 1);
+    /* a survey's level-2 weight multiplies the cluster's whole part */
+    double cw = m->d->cw != NULL ? m->d->cw[j] : 1.0;
+    if (cw != 1.0) {
+      cblas_dscal(h * h + h, cw, m->WtW, 1);
+    }
     scatter_add(m, b, m->WtW, m->WtW + (size_t)h * h, acc);
-    dd_add(&acc[2 * (G * G + G)], cblas_ddot(q, m->w, 1, m->w, 1));
-    dd_add(&acc[2 * (G * G + G + 1)], ld);
+    dd_add(&acc[2 * (G * G + G)], cw * cblas_ddot(q, m->w, 1, m->w, 1));
+    dd_add(&acc[2 * (G * G + G + 1)], cw * ld);
   }
 cleanup:
   return status;
@@ -628,7 +641,7 @@ static void form_S(hlm_mme *m, const double *theta)
  * criterion at sigma = 1; both with -sum log w_i from the weights. */
 static double criterion(const hlm_mme *m, int reml, const hlm_mme_eval *ev)
 {
-  double n = (double)m->d->nglobal, df = reml ? n - m->p : n;
+  double n = hlm_design_ncrit(m->d), df = reml ? n - m->p : n;
   double base = ev->ldL2 + (reml ? ev->ldRX2 : 0.0) - m->d->sumlogw;
   if (m->d->known_sd) {
     return base + ev->pwrss + df * log(2.0 * HLM_PI);

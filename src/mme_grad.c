@@ -88,6 +88,7 @@ static hlm_status local_sums(hlm_mme *m, const double *theta, const double *Sg,
           for (int a = 0; a < k; a++) {
             double x = (a == e) - phi[(size_t)(o + a) * kw + e] -
                        v[o + a] * v[o + e] / s2;
+            x *= d->cw != NULL ? d->cw[j] : 1.0; /* survey (survey.c) */
             hlm_dd_add(&acc[2 * (off[r] + a + (size_t)k * e)], x);
           }
         }
@@ -154,7 +155,7 @@ hlm_status hlm_mme_gradient(hlm_mme *m, const double *theta, int reml,
                             const hlm_mme_eval *ev, double *grad, double *A,
                             int *ok)
 {
-  double n = (double)m->d->nglobal, df = reml ? n - m->p : n;
+  double n = hlm_design_ncrit(m->d), df = reml ? n - m->p : n;
   double s2 = m->d->known_sd ? 1.0 : ev->pwrss / df;
   return hlm_mme_gradient_s2(m, theta, reml, s2, grad, A, ok);
 }

@@ -602,7 +602,8 @@ cleanup:
 static hlm_status write_inference(const writer *w, const hlm_results_input *in)
 {
   hlm_status status = HLM_OK;
-  static const char *const how[] = {"satterthwaite", "residual", "asymptotic"};
+  static const char *const how[] = {"satterthwaite", "residual", "asymptotic",
+                                    "design"};
   const hlm_infer *inf = in->infer;
   hid_t g = H5I_INVALID_HID, c = H5I_INVALID_HID;
   int nc = hlm_infer_ncontrast(inf), p = hlm_infer_nfixed(inf);
@@ -826,8 +827,9 @@ static void row_fitted(const hlm_design *d, const hlm_fit *f,
     }
     off += k;
   }
-  out->v[0] = v / w;
-  out->v[1] = d->y[i] / w - v / w;
+  /* a row of zero survey weight (docs/survey.md) has lost its values */
+  out->v[0] = w > 0 ? v / w : NAN;
+  out->v[1] = w > 0 ? d->y[i] / w - v / w : NAN;
 }
 
 /* Local.  Every local row's fitted value and residual, sorted by input

@@ -18,6 +18,7 @@
 #include "hlm/runlog.h"
 #include "hlm/version.h"
 #include "profile.h"
+#include "survey.h"
 #include "watchdog.h"
 
 /* End a stage: a fault point for tests, then agreement across ranks.  The
@@ -60,7 +61,7 @@ static hlm_status column_list(const hlm_run *run, const char ***names, int *n)
 {
   hlm_status status = HLM_OK;
   int nv = hlm_formula_var_count(run->formula);
-  HLM_ALLOC(*names, nv + 3);
+  HLM_ALLOC(*names, nv + 8);
   for (int i = 0; i < nv; i++) {
     const hlm_formula_var *v = hlm_formula_variable(run->formula, i);
     if (v->derived != HLM_FORMULA_COLUMN) {
@@ -73,9 +74,16 @@ static hlm_status column_list(const hlm_run *run, const char ***names, int *n)
     (*names)[(*n)++] = run->cfg->cluster;
   }
   /* the residual variance columns of [data] weights / known_sd (issue 8) */
-  const char *extra[2] = {run->cfg->weights, run->cfg->known_sd};
-  for (int i = 0; i < 2; i++) {
-    if (extra[i] && hlm_formula_var_find(run->formula, extra[i]) < 0) {
+  const char *extra[7] = {run->cfg->weights,        run->cfg->known_sd,
+                          run->cfg->survey_weight1, run->cfg->survey_weight2,
+                          run->cfg->survey_psu,     run->cfg->survey_strata,
+                          run->cfg->survey_fpc};
+  for (int i = 0; i < 7; i++) { /* and the [survey] columns (issue 13) */
+    int dup = 0;
+    for (int k = 0; k < *n; k++) {
+      dup |= extra[i] && !strcmp((*names)[k], extra[i]);
+    }
+    if (extra[i] && !dup && hlm_formula_var_find(run->formula, extra[i]) < 0) {
       (*names)[(*n)++] = extra[i];
     }
   }
@@ -169,6 +177,8 @@ static hlm_status read_data(hlm_run *run, FILE *log)
   HLM_TRY(hlm_table_read(run->comm, run->cfg->data_file, run->cfg->data_group,
                          names, n, &run->table));
   HLM_TRY(stage_end(run->comm, check_response(run), "reading the data"));
+  HLM_TRY(stage_end(run->comm, hlm_survey_check_missing(run->cfg, run->table),
+                    "reading the data"));
   HLM_TRY(hlm_table_drop_missing(run->comm, run->table, log, &dropped));
   rows = hlm_table_nrows(run->table);
   HLM_MPI(
@@ -334,6 +344,23 @@ static hlm_status nonconvergence(const hlm_run *run, const hlm_fit *fit)
                    hlm_fit_evaluations(fit), run->cfg->max_iterations, grad);
 }
 
+/* A [survey] design (issue 13, docs/survey.md): weights into the design
+ * and the design df for the t tests. */
+static hlm_status survey_setup(hlm_run *run, hlm_design *d,
+                               hlm_infer_options *io, hlm_survey **sv)
+{
+  hlm_status status = HLM_OK;
+  FILE *log = hlm_log_stream(run->comm, HLM_LOG_NORMAL);
+  HLM_TRY(stage_end(run->comm,
+                    hlm_survey_apply(run->comm, run->cfg, run->table,
+                                     run->groups.partition, d, log, sv),
+                    "the survey design"));
+  io->df = io->df == HLM_DF_ASYMPTOTIC ? HLM_DF_ASYMPTOTIC : HLM_DF_DESIGN;
+  io->formula = NULL; /* no F tests of the fixed terms (docs/survey.md) */
+cleanup:
+  return status;
+}
+
 /* Design, fit, summary and JSON: the estimation stages of `fit`. */
 static hlm_status estimate(hlm_run *run, FILE *out)
 {
@@ -345,6 +372,7 @@ static hlm_status estimate(hlm_run *run, FILE *out)
   hlm_infer_options io;
   hlm_infer_contrast *con = NULL;
   double *conL = NULL;
+  hlm_survey *sv = NULL;
   int rank = 0;
   MPI_Comm_rank(run->comm, &rank);
   hlm_fit_options_default(&o);
@@ -368,11 +396,20 @@ static hlm_status estimate(hlm_run *run, FILE *out)
     HLM_TRY(stage_end(run->comm, hlm_bayes_check_design(run->cfg, d),
                       "checking the Bayesian model"));
   }
+  if (hlm_config_survey(run->cfg)) {
+    HLM_TRY(survey_setup(run, d, &io, &sv));
+  }
   HLM_TRY(stage_end(run->comm, hlm_fit_run(run->comm, d, &o, &fit), "fitting"));
   if (run->cfg->method == HLM_METHOD_BAYES) { /* issue 11: docs/bayes.md */
     status = hlm_bayes_estimate(run->comm, run->cfg, run->config_text, d, fit,
                                 &io, conL, out);
     goto cleanup;
+  }
+  if (sv != NULL) {
+    HLM_TRY(stage_end(run->comm, hlm_survey_sandwich(run->comm, sv, d, fit),
+                      "the survey sandwich"));
+    io.vcov = hlm_survey_robust(sv) ? hlm_survey_vcov(sv) : NULL;
+    io.design_df = hlm_survey_df(sv);
   }
   HLM_TRY(stage_end(run->comm, hlm_infer_run(run->comm, d, fit, &io, &inf),
                     "inference"));
@@ -381,8 +418,14 @@ static hlm_status estimate(hlm_run *run, FILE *out)
     if (status == HLM_OK) {
       status = hlm_infer_print(inf, out);
     }
+    if (status == HLM_OK && sv != NULL) {
+      hlm_survey_print(sv, out);
+    }
     if (status == HLM_OK && run->cfg->summary_json) {
       status = hlm_results_write_json(fit, inf, run->cfg->summary_json);
+    }
+    if (status == HLM_OK && sv != NULL && run->cfg->summary_json) {
+      status = hlm_survey_write_json(sv, run->cfg->summary_json);
     }
   }
   HLM_TRY(stage_end(run->comm, status, "writing the results"));
@@ -418,6 +461,7 @@ static hlm_status estimate(hlm_run *run, FILE *out)
     status = nonconvergence(run, fit);
   }
 cleanup:
+  hlm_survey_destroy(&sv);
   hlm_infer_destroy(&inf);
   free(con);
   free(conL);

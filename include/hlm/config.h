@@ -39,7 +39,9 @@ typedef enum hlm_optimizer {
 typedef enum hlm_df_method {
   HLM_DF_SATTERTHWAITE = 0,
   HLM_DF_RESIDUAL,
-  HLM_DF_ASYMPTOTIC
+  HLM_DF_ASYMPTOTIC,
+  HLM_DF_DESIGN /* not a choice of [inference] df: a survey design's
+                   PSUs minus strata (docs/survey.md) */
 } hlm_df_method;
 
 /* One [[contrast]]: sum_k coef[k] * (fixed effect coef_name[k]).  Names
@@ -121,6 +123,15 @@ typedef struct hlm_config {
   hlm_config_numtab prior_beta_mean, prior_beta_variance;
   double prior_variance_shape, prior_variance_scale;
   double prior_residual_shape, prior_residual_scale;
+  /* [survey] (docs/survey.md); survey_scaling and survey_se index the
+   * schema's choices ("size|effective|none", "robust|model") */
+  char *survey_weight1;
+  char *survey_weight2;
+  int survey_scaling;
+  char *survey_strata;
+  char *survey_psu;
+  char *survey_fpc;
+  int survey_se;
   /* which keys were given (1) or defaulted (0), by schema index */
   unsigned char *given;
 } hlm_config;
@@ -135,6 +146,10 @@ hlm_status hlm_config_load(const char *path, hlm_config **out);
  * the current directory). */
 hlm_status hlm_config_load_string(const char *text, const char *name,
                                   const char *dir, hlm_config **out);
+
+/* Local.  1 when [survey] gives a design (weight1, weight2, psu or
+ * strata): a pseudo-ML fit with design-based SEs (docs/survey.md). */
+int hlm_config_survey(const hlm_config *cfg);
 
 /* Free (NULL-safe; sets *cfg to NULL). */
 void hlm_config_destroy(hlm_config **cfg);

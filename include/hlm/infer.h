@@ -44,6 +44,9 @@ typedef struct hlm_infer_options {
   const hlm_formula *formula;         /* the fit's formula (not owned, used only
                                          during hlm_infer_run), for the F tests of
                                          its fixed terms; NULL: no F tests */
+  const double *vcov; /* a survey's robust Var(beta-hat) (p x p) replacing
+                         the model-based one, or NULL; copied */
+  double design_df;   /* df of the t tests when df is HLM_DF_DESIGN */
 } hlm_infer_options;
 
 /* One row of lmerTest's anova() table: the joint F test of a fixed term's
