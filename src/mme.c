@@ -895,6 +895,7 @@ hlm_status hlm_mme_form_system(hlm_mme *m, const double *theta)
   HLM_CHECK(fail[0] == 0, HLM_ERR_OTHER_RANK,
             "another rank failed to absorb its clusters at this theta");
   form_S(m, theta);
+  hlm_watchdog_touch(); /* progress: one per Gibbs iteration (issue 17) */
 cleanup:
   return status;
 }
