@@ -56,8 +56,10 @@ const hlm_key_spec hlm_keys[] = {
     {"estimation", "accept_nonconvergence", KEY_BOOL, "false", NULL, NULL,
      F(accept_nonconvergence),
      "report a fit that did not converge with exit status 0 (a warning)"},
-    {"estimation", "scalapack_threshold", KEY_INT, "2000", NULL, "issue 15",
-     NONE, "dimension of the global system above which ScaLAPACK solves it"},
+    {"estimation", "scalapack_threshold", KEY_INT, "2000", NULL, NULL,
+     F(scalapack_threshold),
+     "dimension of the global system above which ScaLAPACK solves it "
+     "(0: always)"},
     /* [inference] */
     {"inference", "df", KEY_CHOICE, "satterthwaite",
      "satterthwaite|residual|asymptotic", NULL, F(infer_df),
