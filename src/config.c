@@ -224,9 +224,11 @@ static hlm_status check_range(const validator *v, const hlm_key_spec *k,
                      "number of seconds, got %g",
                      v->file, line, col, k->key, x);
   }
-  if (k->type == KEY_INT && x < 1) {
-    return HLM_ERROR(HLM_ERR_CONFIG, "%s:%d:%d: `%s` must be at least 1",
-                     v->file, line, col, k->key);
+  /* scalapack_threshold = 0 distributes every global system (issue 15) */
+  if (k->type == KEY_INT && x < (strcmp(k->key, "scalapack_threshold") != 0)) {
+    return HLM_ERROR(HLM_ERR_CONFIG, "%s:%d:%d: `%s` must be at least %d",
+                     v->file, line, col, k->key,
+                     strcmp(k->key, "scalapack_threshold") != 0);
   }
   return HLM_OK;
 }

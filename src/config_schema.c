@@ -60,8 +60,10 @@ const hlm_key_spec hlm_keys[] = {
     {"estimation", "watchdog_seconds", KEY_REAL, "600", NULL, NULL,
      F(watchdog_seconds),
      "progress deadline of every rank; 0: no watchdog (docs/failures.md)"},
-    {"estimation", "scalapack_threshold", KEY_INT, "2000", NULL, "issue 15",
-     NONE, "dimension of the global system above which ScaLAPACK solves it"},
+    {"estimation", "scalapack_threshold", KEY_INT, "2000", NULL, NULL,
+     F(scalapack_threshold),
+     "dimension of the global system above which ScaLAPACK solves it "
+     "(0: always)"},
     /* [inference] */
     {"inference", "df", KEY_CHOICE, "satterthwaite",
      "satterthwaite|residual|asymptotic", NULL, F(infer_df),

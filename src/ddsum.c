@@ -32,13 +32,26 @@ static void dd_sum_op(void *in, void *inout, int *len, MPI_Datatype *type)
 
 hlm_status hlm_dd_allreduce(MPI_Comm comm, double *acc, int n)
 {
+  return hlm_dd_reduce(comm, acc, n, -1);
+}
+
+hlm_status hlm_dd_reduce(MPI_Comm comm, double *acc, int n, int root)
+{
   hlm_status status = HLM_OK;
   MPI_Datatype type = MPI_DATATYPE_NULL;
   MPI_Op op = MPI_OP_NULL;
+  int rank = 0;
+  HLM_MPI(MPI_Comm_rank(comm, &rank));
   HLM_MPI(MPI_Type_contiguous(2, MPI_DOUBLE, &type));
   HLM_MPI(MPI_Type_commit(&type));
   HLM_MPI(MPI_Op_create(dd_sum_op, 1, &op));
-  HLM_MPI(MPI_Allreduce(MPI_IN_PLACE, acc, n, type, op, comm));
+  if (root < 0) {
+    HLM_MPI(MPI_Allreduce(MPI_IN_PLACE, acc, n, type, op, comm));
+  } else if (rank == root) {
+    HLM_MPI(MPI_Reduce(MPI_IN_PLACE, acc, n, type, op, root, comm));
+  } else {
+    HLM_MPI(MPI_Reduce(acc, NULL, n, type, op, root, comm));
+  }
 cleanup:
   if (op != MPI_OP_NULL) {
     MPI_Op_free(&op);

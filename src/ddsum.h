@@ -21,4 +21,9 @@ double hlm_dd_value(const double *acc);
  * place. */
 hlm_status hlm_dd_allreduce(MPI_Comm comm, double *acc, int n);
 
+/* Collective on comm.  The n pairs of acc summed over the ranks into
+ * root's acc (in place there; the other ranks' acc are left unchanged);
+ * root < 0: into every rank's (hlm_dd_allreduce). */
+hlm_status hlm_dd_reduce(MPI_Comm comm, double *acc, int n, int root);
+
 #endif /* HLM_DDSUM_H */

@@ -213,11 +213,6 @@ static hlm_status term_layout(MPI_Comm comm, const hlm_formula *f,
     rt->gfirst = d->qg;
     d->qg += rt->global ? rt->nlevels * rt->k : 0;
   }
-  HLM_CHECK(d->qg + d->p <= HLM_DESIGN_MAX_GLOBAL, HLM_ERR_NOT_IMPLEMENTED,
-            "the crossed (global) random terms have %" PRId64
-            " effects: a global system larger than %d unknowns (distributed, "
-            "ScaLAPACK) is not implemented yet (issue 8)",
-            d->qg, HLM_DESIGN_MAX_GLOBAL);
   for (int64_t j = 0; j < d->ncl; j++) {
     hlm_dcluster *c = &d->cl[j];
     c->q = 0;
@@ -284,6 +279,23 @@ hlm_status hlm_design_create(MPI_Comm comm, const hlm_formula *f,
   return hlm_design_create_opt(comm, f, t, cl, NULL, out);
 }
 
+/* HLM_DESIGN_SCALAPACK_THRESHOLD, or HLM_SCALAPACK_THRESHOLD from the
+ * environment (a testing knob, as HLM_ABSORB). */
+static int64_t hlm_design_default_threshold(void)
+{
+  const char *env = getenv("HLM_SCALAPACK_THRESHOLD");
+  char *end = NULL;
+  long long v = env != NULL ? strtoll(env, &end, 10) : -1;
+  return env != NULL && end != env && *end == '\0' && v >= 0
+             ? (int64_t)v
+             : HLM_DESIGN_SCALAPACK_THRESHOLD;
+}
+
+void hlm_design_set_scalapack_threshold(hlm_design *d, int64_t n)
+{
+  d->scalapack_threshold = n;
+}
+
 int hlm_design_known_sd(const hlm_design *d)
 {
   return d->known_sd;
@@ -300,6 +312,7 @@ hlm_status hlm_design_create_opt(MPI_Comm comm, const hlm_formula *f,
   *out = NULL;
   HLM_TRY(hlm_comm_agree(comm, check_columns(f, t), "design", NULL));
   HLM_ALLOC(d, 1);
+  d->scalapack_threshold = hlm_design_default_threshold();
   HLM_TRY(
       hlm_comm_agree(comm, design_build(comm, f, t, cl, o, d), "design", NULL));
   HLM_TRY(hlm_comm_agree(comm, check_rank(comm, d), "design", NULL));

@@ -61,6 +61,9 @@ void hlm_mm_row(const hlm_mm *mm, const hlm_table *t, int64_t i, double *out);
 /* Largest global system (v_global and beta) the replicated dense solve
  * takes. */
 #define HLM_DESIGN_MAX_GLOBAL 4000
+/* Default [estimation] scalapack_threshold: larger global systems are
+ * distributed (issue 15). */
+#define HLM_DESIGN_SCALAPACK_THRESHOLD 2000
 
 /* One random term, in lme4's order (decreasing number of levels). */
 typedef struct hlm_reterm {
@@ -131,6 +134,7 @@ struct hlm_design {
   double **dvals; /* per formula variable: a derived variable's values on
                      this rank's rows (design_derived.c), else NULL */
   int ndvals;     /* formula variables (entries of dvals) */
+  int64_t scalapack_threshold; /* G above it: S distributed (issue 15) */
 };
 
 /* Local.  The row count of the criterion: the weighted count nw of a

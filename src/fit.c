@@ -620,6 +620,7 @@ static hlm_status fit_body(MPI_Comm comm, const hlm_design *d,
     memcpy(f->theta, o->theta0, (size_t)d->ntheta * sizeof *f->theta);
   }
   HLM_TRY(hlm_mme_create(comm, d, &dr.m));
+  hlm_mme_report(dr.m);
   HLM_TRY(checkpoint_setup(comm, d, o, &dr));
   HLM_TRY(optimize(&dr, o, lb, f->theta, f));
   HLM_TRY(hlm_mme_evaluate(dr.m, f->theta, o->reml, &dr.ev));

@@ -153,6 +153,9 @@ static hlm_status model_design(MPI_Comm comm, const hlm_config *cfg,
   hlm_status status = hlm_formula_parse(text, &m->f);
   if (status == HLM_OK) {
     status = hlm_design_create_opt(comm, m->f, t, cl, dopt, &m->d);
+    if (status == HLM_OK) {
+      hlm_design_set_scalapack_threshold(m->d, cfg->scalapack_threshold);
+    }
   } else {
     status = hlm_comm_agree(comm, status, "lrt formula", NULL);
   }

@@ -22,13 +22,17 @@
  * cluster j by its level-2 weight w_j and replaces n by sum_j w_j n_j^w
  * (the weighted row count) in the pseudo-ML criterion. */
 #include <cblas.h>
+#include <inttypes.h>
 #include <lapacke.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ddsum.h"
 #include "hlm/comm.h"
+#include "hlm/runlog.h"
+#include "mme_dist.h"
 #include "mme_grad.h"
 #include "mme_internal.h"
 #include "watchdog.h"
@@ -168,7 +172,8 @@ static int64_t hcol(const hlm_mme *m, const hlm_xblock *b, int a)
   return a < b->ng ? b->gidx[a] : m->qg + (a - b->ng);
 }
 
-/* acc (G x G, then G) += H_j'H_j and H_j'y~ scattered. */
+/* acc (G x G, then G) += H_j'H_j and H_j'y~ scattered; when S is
+ * distributed, acc holds only the G-vector (at m->roff = 0). */
 static void scatter_add(const hlm_mme *m, const hlm_xblock *b, const double *Hj,
                         const double *hy, double *acc)
 {
@@ -176,10 +181,10 @@ static void scatter_add(const hlm_mme *m, const hlm_xblock *b, const double *Hj,
   size_t G = (size_t)m->G;
   for (int c = 0; c < h; c++) {
     int64_t gc = hcol(m, b, c);
-    for (int a = 0; a < h; a++) {
+    for (int a = 0; !m->distributed && a < h; a++) {
       dd_add(&acc[2 * (hcol(m, b, a) + G * gc)], Hj[a + (size_t)h * c]);
     }
-    dd_add(&acc[2 * (G * G + gc)], hy[c]);
+    dd_add(&acc[2 * (m->roff + gc)], hy[c]);
   }
 }
 
@@ -265,7 +270,11 @@ static hlm_status cluster_xprod(hlm_mme *m, int64_t j, row_ent *e, double *acc)
     yty *= d->cw[j];
   }
   scatter_add(m, b, Hj, hy, acc);
-  dd_add(&acc[2 * ((size_t)m->G * m->G + m->G)], yty);
+  dd_add(&acc[2 * (m->roff + m->G)], yty);
+  if (m->distributed) {
+    b->HH = Hj; /* the distributed S re-forms its part per theta */
+    Hj = NULL;
+  }
   m->qmax = b->q > m->qmax ? b->q : m->qmax;
   m->hmax = h > m->hmax ? h : m->hmax;
 cleanup:
@@ -297,9 +306,11 @@ static hlm_status mme_alloc_work(hlm_mme *m)
   HLM_ALLOC(m->WtW, h * h + h);
   HLM_ALLOC(m->P, q * h);
   HLM_ALLOC(m->Q, big * 64);
-  HLM_ALLOC(m->S, G * G);
+  if (!m->distributed) {
+    HLM_ALLOC(m->S, G * G);
+  }
   HLM_ALLOC(m->g, G);
-  m->nred = (int)(G * G + G + 3);
+  m->nred = (int)(m->roff + G + 3);
   HLM_ALLOC(m->red, 2 * (size_t)m->nred);
 cleanup:
   return status;
@@ -331,13 +342,15 @@ static hlm_status mme_setup(hlm_mme *m)
   hlm_status status = HLM_OK;
   const hlm_design *d = m->d;
   int p = d->p;
-  size_t G = (size_t)m->G, nacc = G * G + G + 1;
+  size_t G = (size_t)m->G, nacc = m->roff + G + 1;
   row_ent e = {0};
   double *acc = NULL, *tmp = NULL;
   HLM_ALLOC(m->XtX, (size_t)p * p);
   HLM_ALLOC(m->Xty, p);
   HLM_ALLOC(m->b0, p);
-  HLM_ALLOC(m->HtH, G * G);
+  if (!m->distributed) {
+    HLM_ALLOC(m->HtH, G * G);
+  }
   HLM_ALLOC(m->Hty, G);
   HLM_ALLOC(m->blk, d->ncl);
   HLM_ALLOC(acc, 2 * (nacc > (size_t)p * p + p ? nacc : (size_t)p * p + p));
@@ -349,14 +362,17 @@ static hlm_status mme_setup(hlm_mme *m)
     HLM_TRY(cluster_xprod(m, j, &e, acc));
   }
   HLM_TRY(dd_allreduce(m, acc, (int)nacc));
-  for (size_t i = 0; i < G * G; i++) {
+  for (size_t i = 0; i < m->roff; i++) {
     m->HtH[i] = dd_value(&acc[2 * i]);
   }
   for (size_t i = 0; i < G; i++) {
-    m->Hty[i] = dd_value(&acc[2 * (G * G + i)]);
+    m->Hty[i] = dd_value(&acc[2 * (m->roff + i)]);
   }
   memcpy(m->Xty, &m->Hty[m->qg], (size_t)p * sizeof *m->Xty);
-  m->yty = dd_value(&acc[2 * (G * G + G)]);
+  m->yty = dd_value(&acc[2 * (m->roff + G)]);
+  if (m->distributed) {
+    HLM_TRY(hlm_mme_dist_create(m));
+  }
   HLM_TRY(mme_alloc_work(m));
 cleanup:
   row_ent_free(&e);
@@ -374,7 +390,18 @@ hlm_status hlm_mme_create(MPI_Comm comm, const hlm_design *d, hlm_mme **out)
   m->d = d;
   m->p = d->p;
   m->qg = d->qg;
+  HLM_CHECK(d->qg + d->p <= INT32_MAX / 2, HLM_ERR_NOT_IMPLEMENTED,
+            "the global system has %" PRId64 " unknowns (at most %d supported)",
+            d->qg + d->p, INT32_MAX / 2);
   m->G = (int)(d->qg + d->p);
+  m->distributed = m->G > d->scalapack_threshold;
+  HLM_CHECK(m->distributed || m->G <= HLM_DESIGN_MAX_GLOBAL,
+            HLM_ERR_NOT_IMPLEMENTED,
+            "the global system has %d unknowns, more than the replicated "
+            "(LAPACK) path takes (%d): set [estimation] scalapack_threshold "
+            "below %d to solve it distributed (ScaLAPACK)",
+            m->G, HLM_DESIGN_MAX_GLOBAL, m->G);
+  m->roff = m->distributed ? 0 : (size_t)m->G * m->G;
   m->hmax = d->p;
   m->ncl = d->ncl;
   const char *absorb = getenv("HLM_ABSORB");
@@ -393,12 +420,17 @@ void hlm_mme_destroy(hlm_mme **mp)
     return;
   }
   hlm_mme *m = *mp;
+  if (m->distributed && m->dist != NULL) { /* S^-1's part counts too */
+    const hlm_grid *g = m->dist->grid;
+    hlm_log_global_system(m->G, g->nprow, g->npcol, hlm_mme_global_bytes(m));
+  }
   for (int64_t j = 0; m->blk && j < m->ncl; j++) {
     free(m->blk[j].ZtZ);
     free(m->blk[j].ZtX);
     free(m->blk[j].Zty);
     free(m->blk[j].gidx);
     free(m->blk[j].ZtG);
+    free(m->blk[j].HH);
     hlm_tree_destroy(&m->blk[j].tree);
   }
   free(m->blk);
@@ -425,6 +457,7 @@ void hlm_mme_destroy(hlm_mme **mp)
   free(m->Lf);
   free(m->Lfoff);
   free(m->red);
+  hlm_mme_dist_destroy(&m->dist);
   free(m);
   *mp = NULL;
 }
@@ -445,9 +478,9 @@ static const hlm_reterm *global_term(const hlm_design *d, int64_t gc)
 /* M := M T_g on M's first ncols columns, which are the v_global columns
  * cols[] (whole levels, ascending); M is nrows x ., leading dim ldm;
  * tmp holds nrows x 64. */
-static void right_tg(const hlm_design *d, const double *theta,
-                     const int64_t *cols, int ncols, double *M, int nrows,
-                     int ldm, double *tmp)
+void hlm_mme_right_tg(const hlm_design *d, const double *theta,
+                      const int64_t *cols, int ncols, double *M, int nrows,
+                      int ldm, double *tmp)
 {
   double L[64 * 64];
   for (int a = 0; a < ncols;) {
@@ -517,7 +550,7 @@ static hlm_status absorb_tree(hlm_mme *m, const hlm_xblock *b,
   int q = b->q, p = m->p, ng = b->ng;
   memcpy(m->B, b->ZtG, (size_t)q * ng * sizeof *m->B);
   if (ng > 0) {
-    right_tg(m->d, theta, b->gidx, ng, m->B, q, q, m->Q);
+    hlm_mme_right_tg(m->d, theta, b->gidx, ng, m->B, q, q, m->Q);
   }
   memcpy(m->B + (size_t)q * ng, b->ZtX, (size_t)q * p * sizeof *m->B);
   memcpy(m->w, b->Zty, (size_t)q * sizeof *m->w);
@@ -550,7 +583,7 @@ static hlm_status absorb_cluster(hlm_mme *m, int64_t j, const double *theta,
   }
   if (ng > 0) {
     memcpy(m->P, b->ZtG, (size_t)q * ng * sizeof *m->P);
-    right_tg(m->d, theta, b->gidx, ng, m->P, q, q, m->Q);
+    hlm_mme_right_tg(m->d, theta, b->gidx, ng, m->P, q, q, m->Q);
     cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, q, ng, q, 1.0, m->Tt,
                 q, m->P, q, 0.0, m->B, q);
   }
@@ -581,6 +614,9 @@ static hlm_status absorb_all(hlm_mme *m, const double *theta)
     ld = 0.0;
     HLM_TRY(absorb_cluster(m, j, theta, &ld));
     if (q == 0) {
+      if (m->distributed) {
+        hlm_mme_dist_cluster(m, j, theta, NULL);
+      }
       continue;
     }
     cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, h, q, 1.0, m->B, q, 0.0,
@@ -598,24 +634,39 @@ static hlm_status absorb_all(hlm_mme *m, const double *theta)
       cblas_dscal(h * h + h, cw, m->WtW, 1);
     }
     scatter_add(m, b, m->WtW, m->WtW + (size_t)h * h, acc);
-    dd_add(&acc[2 * (G * G + G)], cw * cblas_ddot(q, m->w, 1, m->w, 1));
-    dd_add(&acc[2 * (G * G + G + 1)], cw * ld);
+    if (m->distributed) {
+      hlm_mme_dist_cluster(m, j, theta, m->WtW);
+    }
+    dd_add(&acc[2 * (m->roff + G)], cw * cblas_ddot(q, m->w, 1, m->w, 1));
+    dd_add(&acc[2 * (m->roff + G + 1)], cw * ld);
   }
 cleanup:
   return status;
 }
 
-/* S = T_G' H'H T_G + diag(I_qg, 0) - sum W'W and s = T_G' H'y~ - sum W'w
- * into m->S and m->g. */
+/* s = T_G' H'y~ - sum W'w into m->g. */
+static void form_s(hlm_mme *m, const double *theta)
+{
+  int G = m->G, qg = (int)m->qg;
+  memcpy(m->g, m->Hty, (size_t)G * sizeof *m->g);
+  if (qg > 0) {
+    hlm_mme_right_tg(m->d, theta, NULL, qg, m->g, 1, 1, m->Q);
+  }
+  for (int i = 0; i < G; i++) {
+    m->g[i] -= dd_value(&m->red[2 * (m->roff + i)]);
+  }
+}
+
+/* S = T_G' H'H T_G + diag(I_qg, 0) - sum W'W and s into m->S and m->g. */
 static void form_S(hlm_mme *m, const double *theta)
 {
   int G = m->G, qg = (int)m->qg;
   const double *acc = m->red;
   double *S = m->S;
   memcpy(S, m->HtH, (size_t)G * G * sizeof *S);
-  memcpy(m->g, m->Hty, (size_t)G * sizeof *m->g);
+  form_s(m, theta);
   if (qg > 0) {
-    right_tg(m->d, theta, NULL, qg, S, G, G, m->Q);
+    hlm_mme_right_tg(m->d, theta, NULL, qg, S, G, G, m->Q);
     for (int c = 0; c < G; c++) {
       for (int a = c + 1; a < G; a++) {
         double t = S[a + (size_t)G * c];
@@ -623,17 +674,13 @@ static void form_S(hlm_mme *m, const double *theta)
         S[c + (size_t)G * a] = t;
       }
     }
-    right_tg(m->d, theta, NULL, qg, S, G, G, m->Q);
-    right_tg(m->d, theta, NULL, qg, m->g, 1, 1, m->Q);
+    hlm_mme_right_tg(m->d, theta, NULL, qg, S, G, G, m->Q);
   }
   for (int i = 0; i < qg; i++) {
     S[i + (size_t)G * i] += 1.0;
   }
   for (size_t i = 0; i < (size_t)G * G; i++) {
     S[i] -= dd_value(&acc[2 * i]);
-  }
-  for (int i = 0; i < G; i++) {
-    m->g[i] -= dd_value(&acc[2 * ((size_t)G * G + i)]);
   }
 }
 
@@ -657,8 +704,14 @@ static hlm_status solve_global(hlm_mme *m, const double *theta, int reml,
   hlm_status status = HLM_OK;
   int p = m->p, G = m->G, qg = (int)m->qg;
   const double *acc = m->red;
-  size_t GG = (size_t)G * G;
+  size_t GG = m->roff;
   double r = m->yty - dd_value(&acc[2 * (GG + G)]);
+  if (m->distributed) {
+    form_s(m, theta);
+    ev->ldL2 = dd_value(&acc[2 * (GG + G + 1)]);
+    HLM_TRY(hlm_mme_dist_solve(m, r, ev));
+    goto check;
+  }
   form_S(m, theta);
   int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', G, m->S, G);
   HLM_LAPACK_CHECK(info, "dpotrf",
@@ -682,6 +735,7 @@ static hlm_status solve_global(hlm_mme *m, const double *theta, int reml,
           k >= i ? m->S[qg + k + (size_t)G * (qg + i)] : 0.0;
     }
   }
+check:
   HLM_CHECK(ev->pwrss > 0, HLM_ERR_NUMERIC,
             "the penalized residual sum of squares is %g (not positive)",
             ev->pwrss);
@@ -718,8 +772,8 @@ static hlm_status global_condvar(hlm_mme *m, const hlm_xblock *b, double s2,
   hlm_status status = HLM_OK;
   int q = b->q, ng = b->ng;
   double *K = NULL, *KS = NULL, *Ss = NULL, *tmp = NULL;
-  HLM_CHECK(m->Svi != NULL, HLM_ERR_INTERNAL,
-            "hlm_mme_global_ranef was not called");
+  HLM_CHECK(m->Svi != NULL || (m->distributed && m->dist->sel_n == m->qg),
+            HLM_ERR_INTERNAL, "hlm_mme_global_ranef was not called");
   HLM_ALLOC(K, (size_t)q * ng);
   HLM_ALLOC(KS, (size_t)q * ng);
   HLM_ALLOC(Ss, (size_t)ng * ng);
@@ -737,7 +791,10 @@ static hlm_status global_condvar(hlm_mme *m, const hlm_xblock *b, double s2,
   }
   for (int c = 0; c < ng; c++) {
     for (int a = 0; a < ng; a++) {
-      Ss[a + (size_t)ng * c] = m->Svi[b->gidx[a] + m->qg * b->gidx[c]];
+      Ss[a + (size_t)ng * c] = m->distributed
+                                   ? m->dist->sel[m->dist->hoff[b - m->blk] +
+                                                  a + (size_t)(ng + m->p) * c]
+                                   : m->Svi[b->gidx[a] + m->qg * b->gidx[c]];
     }
   }
   cblas_dsymm(CblasColMajor, CblasRight, CblasLower, q, ng, 1.0, Ss, ng, K, q,
@@ -859,7 +916,11 @@ hlm_status hlm_mme_global_ranef(hlm_mme *m, const double *theta, double sigma2,
   if (qg == 0) {
     return HLM_OK;
   }
-  HLM_TRY(global_inverse(m));
+  if (m->distributed) { /* collective: S_vv^-1 where the clusters need it */
+    HLM_TRY(hlm_mme_dist_select(m, (int)qg));
+  } else {
+    HLM_TRY(global_inverse(m));
+  }
   for (int64_t a = 0; a < qg;) {
     const hlm_reterm *rt = global_term(d, a);
     int k = rt->k;
@@ -869,7 +930,11 @@ hlm_status hlm_mme_global_ranef(hlm_mme *m, const double *theta, double sigma2,
       for (int f = 0; f <= e; f++) {
         su += L[e + k * f] * m->g[a + f];
         for (int h = 0; h <= e; h++) {
-          sv += L[e + k * f] * m->Svi[(a + f) + qg * (a + h)] * L[e + k * h];
+          double svi =
+              m->distributed
+                  ? m->dist->seld[(size_t)(a + f) * m->dist->kw + (size_t)h]
+                  : m->Svi[(a + f) + qg * (a + h)];
+          sv += L[e + k * f] * svi * L[e + k * h];
         }
       }
       u[a + e] = su;
@@ -887,6 +952,13 @@ hlm_status hlm_mme_form_system(hlm_mme *m, const double *theta)
 {
   hlm_status status = HLM_OK, local = HLM_OK;
   double *fail = &m->red[2 * (m->nred - 1)];
+  /* m->distributed is the same on every rank (G and the threshold are) */
+  HLM_CHECK(!m->distributed, HLM_ERR_NOT_IMPLEMENTED,
+            "method = \"bayes\" with a distributed global system (dim S = "
+            "%d above [estimation] scalapack_threshold) is not implemented "
+            "yet (issue 15); raise scalapack_threshold to at least %d (the "
+            "replicated path takes up to 4000 unknowns)",
+            m->G, m->G);
   local = absorb_all(m, theta);
   fail[0] = local != HLM_OK;
   fail[1] = 0.0;
@@ -1016,7 +1088,10 @@ static hlm_status phi_correction(hlm_mme *m, const hlm_xblock *b,
   HLM_ALLOC(KS, (size_t)q * h);
   for (int e = 0; e < h; e++) {
     for (int a = 0; a < h; a++) {
-      Ss[a + (size_t)h * e] = Sg[hcol(m, b, a) + G * hcol(m, b, e)];
+      /* distributed: Sg is the selection, this cluster's block at hoff */
+      Ss[a + (size_t)h * e] =
+          m->distributed ? Sg[m->dist->hoff[b - m->blk] + a + (size_t)h * e]
+                         : Sg[hcol(m, b, a) + G * hcol(m, b, e)];
     }
   }
   cblas_dsymm(CblasColMajor, CblasRight, CblasLower, q, h, 1.0, Ss, h, m->P, q,
@@ -1084,4 +1159,34 @@ hlm_status hlm_mme_cluster_phi(hlm_mme *m, int64_t j, const double *theta,
 cleanup:
   free(tmp);
   return status;
+}
+
+double hlm_mme_global_bytes(const hlm_mme *m)
+{
+  if (m->distributed) {
+    return hlm_mme_dist_bytes(m);
+  }
+  /* S, H'H, the reduction's G x G double-double pairs, and S^-1 for the
+   * gradient or S_vv^-1 */
+  double G2 = (double)m->G * m->G;
+  return 8.0 * (5.0 * G2);
+}
+
+void hlm_mme_report(const hlm_mme *m)
+{
+  double mib = hlm_mme_global_bytes(m) / 1048576.0;
+  if (m->distributed) {
+    const hlm_grid *g = m->dist->grid;
+    hlm_log_event(m->comm, HLM_LOG_NORMAL,
+                  "global system S: %d unknowns, distributed (ScaLAPACK, "
+                  "%d x %d grid, %d x %d blocks): %.1f MiB on rank 0",
+                  m->G, g->nprow, g->npcol, g->nb, g->nb, mib);
+    hlm_log_global_system(m->G, g->nprow, g->npcol, hlm_mme_global_bytes(m));
+  } else {
+    hlm_log_event(m->comm, HLM_LOG_VERBOSE,
+                  "global system S: %d unknowns, replicated (LAPACK): %.1f "
+                  "MiB per rank",
+                  m->G, mib);
+    hlm_log_global_system(m->G, 0, 0, hlm_mme_global_bytes(m));
+  }
 }

@@ -20,17 +20,23 @@
 #include <string.h>
 
 #include "ddsum.h"
+#include "mme_dist.h"
 #include "mme_grad.h"
 
 /* *out := S^-1 (REML) or S_vv^-1 in the leading block of a G x G zero
  * matrix (ML), both triangles; NULL for ML without global terms. */
-static hlm_status global_sinv(const hlm_mme *m, int reml, double **out)
+static hlm_status global_sinv(hlm_mme *m, int reml, double **out)
 {
   hlm_status status = HLM_OK;
   int G = m->G, n = reml ? G : (int)m->qg;
   double *Sg = NULL;
   *out = NULL;
   if (n == 0) {
+    return HLM_OK;
+  }
+  if (m->distributed) { /* collective; *out: the clusters' blocks, not owned */
+    HLM_TRY(hlm_mme_dist_select(m, n));
+    *out = m->dist->sel;
     return HLM_OK;
   }
   HLM_ALLOC(Sg, (size_t)G * G);
@@ -114,9 +120,11 @@ static void global_sums(const hlm_mme *m, const double *Sg, double s2,
       int64_t o = rt->gfirst + l * k;
       for (int e = 0; e < k; e++) {
         for (int a = 0; a < k; a++) {
-          A[off[r] + a + (size_t)k * e] += (a == e) -
-                                           Sg[(o + a) + G * (o + e)] -
-                                           m->g[o + a] * m->g[o + e] / s2;
+          double sg = m->distributed
+                          ? m->dist->seld[(size_t)(o + a) * m->dist->kw + e]
+                          : Sg[(o + a) + G * (o + e)];
+          A[off[r] + a + (size_t)k * e] +=
+              (a == e) - sg - m->g[o + a] * m->g[o + e] / s2;
         }
       }
     }
@@ -194,7 +202,9 @@ hlm_status hlm_mme_gradient_s2(hlm_mme *m, const double *theta, int reml,
     memcpy(A, Aw, nA * sizeof *A);
   }
 cleanup:
-  free(Sg);
+  if (!m->distributed) {
+    free(Sg);
+  }
   free(acc);
   free(Aw);
   free(off);

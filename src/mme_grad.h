@@ -20,7 +20,9 @@
  * blocks of Phi = C_jj^-1 + K Sg K' with K = C_jj^-1 C_jg (rows of the
  * global unknowns g = (v_global, beta)); Sg (G x G, both triangles) is
  * S^-1 for REML, S_vv^-1 padded with zeros for ML, or NULL (ML without
- * global terms: Phi = C_jj^-1).  kw >= the largest k. */
+ * global terms: Phi = C_jj^-1); with S distributed (issue 15) it is
+ * m->dist->sel instead, each cluster's h_j x h_j block of that matrix
+ * (hlm_mme_dist_select).  kw >= the largest k. */
 hlm_status hlm_mme_cluster_phi(hlm_mme *m, int64_t j, const double *theta,
                                const double *Sg, int kw, double *v,
                                double *phi);

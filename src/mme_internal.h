@@ -23,6 +23,7 @@ typedef struct hlm_xblock {
   int64_t *gidx;  /* ng: their positions in v_global, ascending */
   double *ZtG;    /* q x ng: Z_j' Z_global,j on those columns (sparse
                      coupling: only the crossed levels the cluster has) */
+  double *HH;     /* distributed S only: H_j'H_j, h x h (h = ng + p) */
 } hlm_xblock;
 
 /* Sums over clusters are accumulated in double-double (hi, lo) pairs and
@@ -60,8 +61,13 @@ typedef struct hlm_mme {
   /* work space: C, M, Tt qdense^2; B, P q x h; tW, tSig npmax */
   double *C, *M, *B, *w, *Tt, *WtW, *P, *Q, *tW, *tSig, *twork, *tq;
   int64_t *hidx;
-  int nred;    /* reduced values: W'W (G x G), W'w (G), w'w, ld, failed */
-  double *red; /* nred (hi, lo) pairs */
+  int nred;        /* reduced values: W'W (G x G; not when distributed), W'w
+                      (G), w'w, ld, failed */
+  double *red;     /* nred (hi, lo) pairs */
+  size_t roff;     /* offset of W'w in red: G x G, or 0 when distributed */
+  int distributed; /* 1: G > the design's scalapack_threshold */
+  struct hlm_mme_dist *dist; /* S distributed (ScaLAPACK, issue 15; m->S
+                                and m->HtH are then NULL), or NULL */
 } hlm_mme;
 
 /* The reduced system and the criterion at one theta (same on all ranks). */
@@ -124,5 +130,20 @@ hlm_status hlm_mme_form_system(hlm_mme *m, const double *theta);
 hlm_status hlm_mme_cluster_draw(hlm_mme *m, int64_t j, const double *theta,
                                 const double *g, double sigma, const double *z,
                                 double *u);
+
+/* Local.  M := M T_g on M's first ncols columns, which are the v_global
+ * columns cols[] (whole levels, ascending; NULL: 0 .. ncols-1); M is
+ * nrows x ., leading dimension ldm; tmp holds nrows x 64. */
+void hlm_mme_right_tg(const hlm_design *d, const double *theta,
+                      const int64_t *cols, int ncols, double *M, int nrows,
+                      int ldm, double *tmp);
+
+/* Local.  Bytes this rank holds for the global system S: G x G replicated,
+ * or its block-cyclic part and the reduction's work space (issue 15). */
+double hlm_mme_global_bytes(const hlm_mme *m);
+
+/* Local (rank 0 prints).  Log how S is solved and record its memory per
+ * rank for the run's footer (hlm_log_global_system). */
+void hlm_mme_report(const hlm_mme *m);
 
 #endif /* HLM_MME_INTERNAL_H */

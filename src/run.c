@@ -388,6 +388,7 @@ static hlm_status estimate(hlm_run *run, FILE *out)
                     hlm_design_create_opt(run->comm, run->formula, run->table,
                                           &run->clusters, &dopt, &d),
                     "building the design"));
+  hlm_design_set_scalapack_threshold(d, run->cfg->scalapack_threshold);
   HLM_TRY(stage_end(
       run->comm, hlm_infer_options_from_config(run->cfg, d, &io, &con, &conL),
       "checking the contrasts"));

@@ -17,7 +17,40 @@ static struct {
   int configured;
   hlm_log_level level;
   double start;
-} log_state = {NULL, 0, HLM_LOG_NORMAL, 0.0};
+  int64_t sdim; /* the global system S (hlm_log_global_system) */
+  int nprow, npcol;
+  double sbytes;
+} log_state = {NULL, 0, HLM_LOG_NORMAL, 0.0, -1, 0, 0, 0.0};
+
+void hlm_log_global_system(int64_t dim, int nprow, int npcol, double bytes)
+{
+  if (bytes >= log_state.sbytes || dim > log_state.sdim) {
+    log_state.sdim = dim;
+    log_state.nprow = nprow;
+    log_state.npcol = npcol;
+    log_state.sbytes = bytes;
+  }
+}
+
+/* The footer's line on S: the largest and smallest bytes over the ranks. */
+static void print_global_system(FILE *f, const double *sb)
+{
+  if (log_state.sdim < 0) {
+    return;
+  }
+  if (log_state.nprow > 0) {
+    fprintf(f,
+            "  global system S: %lld unknowns, distributed (ScaLAPACK, %d x %d "
+            "grid): %.1f to %.1f MiB per rank\n",
+            (long long)log_state.sdim, log_state.nprow, log_state.npcol,
+            -sb[0] / 1048576.0, sb[1] / 1048576.0);
+  } else {
+    fprintf(f,
+            "  global system S: %lld unknowns, replicated (LAPACK): %.1f MiB "
+            "per rank\n",
+            (long long)log_state.sdim, sb[1] / 1048576.0);
+  }
+}
 
 /* The phases of a fit, in the order of the run, with the short labels the
  * footer prints.  A fixed table, so the footer reduces the same slots on
@@ -322,11 +355,13 @@ hlm_status hlm_log_footer(MPI_Comm comm, hlm_status run_status,
 {
   hlm_status status = HLM_OK;
   struct rusage ru;
-  double kb[2];
+  double kb[4];
   getrusage(RUSAGE_SELF, &ru);
   kb[0] = -(double)ru.ru_maxrss;
   kb[1] = (double)ru.ru_maxrss;
-  HLM_MPI(MPI_Allreduce(MPI_IN_PLACE, kb, 2, MPI_DOUBLE, MPI_MAX, comm));
+  kb[2] = -log_state.sbytes;
+  kb[3] = log_state.sbytes;
+  HLM_MPI(MPI_Allreduce(MPI_IN_PLACE, kb, 4, MPI_DOUBLE, MPI_MAX, comm));
   FILE *f = hlm_log_stream(comm, HLM_LOG_NORMAL);
   if (f) {
     timestamp(f);
@@ -346,6 +381,7 @@ hlm_status hlm_log_footer(MPI_Comm comm, hlm_status run_status,
     fprintf(f, "  total time: %.2f s\n", MPI_Wtime() - log_state.start);
     fprintf(f, "  peak memory per rank: %.1f to %.1f MiB\n", -kb[0] / 1024.0,
             kb[1] / 1024.0);
+    print_global_system(f, kb + 2);
     for (int i = 0; outputs && outputs[i]; i++) {
       fprintf(f, "  output: %s\n", outputs[i]);
     }

@@ -94,6 +94,7 @@ typedef struct hlm_config {
   /* [estimation] */
   double tolerance;
   int64_t max_iterations;
+  int64_t scalapack_threshold; /* dim S above it: ScaLAPACK (issue 15) */
   hlm_optimizer optimizer;
   int accept_nonconvergence; /* a fit that did not converge exits 0 */
   double watchdog_seconds;   /* progress deadline; 0: off (issue 17) */

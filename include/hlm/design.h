@@ -87,6 +87,12 @@ hlm_status hlm_design_create_opt(MPI_Comm comm, const hlm_formula *f,
                                  const hlm_table *t, const hlm_clusters *cl,
                                  const hlm_design_options *o, hlm_design **out);
 
+/* Local.  Solve the global system g = (v_global, beta) distributed
+ * (ScaLAPACK) when its dimension exceeds n, replicated (LAPACK) otherwise
+ * ([estimation] scalapack_threshold; default 2000, or the environment's
+ * HLM_SCALAPACK_THRESHOLD; 0 always distributes it). */
+void hlm_design_set_scalapack_threshold(hlm_design *d, int64_t n);
+
 /* Local.  1 when sigma is fixed at 1 (known_sd). */
 int hlm_design_known_sd(const hlm_design *d);
 

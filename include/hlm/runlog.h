@@ -17,6 +17,7 @@
 #define HLM_RUNLOG_H
 
 #include <mpi.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "hlm/error.h"
@@ -71,9 +72,15 @@ void hlm_log_phase(const char *phase);
  * No communication. */
 void hlm_log_progress(MPI_Comm comm, int nevals, double crit, int last);
 
+/* Local.  Record the global system S of a fit (issue 15): its dimension,
+ * the process grid (nprow = 0: replicated, LAPACK) and the bytes this rank
+ * holds for it; the footer prints the largest recorded, per rank. */
+void hlm_log_global_system(int64_t dim, int nprow, int npcol, double bytes);
+
 /* Collective on comm.  The footer: how the run ended (`status`, the agreed
  * status of the run; `what` e.g. "converged"), the total time, the peak
- * resident memory per rank (smallest and largest), and the output paths
+ * resident memory per rank (smallest and largest), the memory per rank
+ * for the global system S (hlm_log_global_system), and the output paths
  * (`outputs`, NULL-terminated, may be NULL); with --verbose the time per
  * phase (slowest rank, mean, fastest rank). */
 hlm_status hlm_log_footer(MPI_Comm comm, hlm_status status,

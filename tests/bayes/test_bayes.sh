@@ -287,6 +287,9 @@ part_errors() {
   local f="Reaction ~ Days + (Days || Subject)"
   refuse "correlated effects" 2 3 "not implemented yet (issue 12)" \
     "Reaction ~ Days + (Days | Subject)"
+  refuse "distributed global system" 2 3 "not implemented yet (issue 15)" \
+    "$f" "[estimation]
+scalapack_threshold = 0"
   refuse "fitted values" 3 3 "not implemented yet (issue 11)" "$f" \
     "[output]
 results = \"$TMP/r.h5\"

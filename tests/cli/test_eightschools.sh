@@ -3,7 +3,8 @@
 # N(mu, tau^2), y_j ~ N(theta_j, sigma_j^2), sigma_j given ([data] known_sd).
 # REML and ML at 1-4 ranks against data/eightschools/reference.json (found
 # by direct maximization, independently of hlm-mpi): tau^2 = 0 on the
-# boundary, mu, its SE, the BLUPs and the logLik.
+# boundary, mu, its SE, the BLUPs and the logLik.  HLM_TEST_SCALAPACK_THRESHOLD
+# sets [estimation] scalapack_threshold (0: the distributed path, issue 15).
 . "$(dirname "$0")/../lib.sh"
 PY=/usr/bin/python3
 
@@ -17,6 +18,8 @@ known_sd = "sigma"
 [model]
 formula = "y ~ 1 + (1 | school)"
 method = "$method"
+[estimation]
+scalapack_threshold = ${HLM_TEST_SCALAPACK_THRESHOLD:-2000}
 [output]
 summary = "$json"
 EOT

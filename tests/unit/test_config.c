@@ -82,6 +82,28 @@ static void test_every_built_key(void **state)
   hlm_config_destroy(&cfg);
 }
 
+/* [estimation] scalapack_threshold (issue 15): default 2000, 0 accepted
+ * (always distributed), negative refused naming the key. */
+static void test_scalapack_threshold(void **state)
+{
+  (void)state;
+  hlm_config *cfg = NULL;
+  assert_int_equal(load(MINIMAL, &cfg), HLM_OK);
+  assert_int_equal(cfg->scalapack_threshold, 2000);
+  hlm_config_destroy(&cfg);
+  assert_int_equal(
+      load(MINIMAL "[estimation]\nscalapack_threshold = 0\n", &cfg), HLM_OK);
+  assert_int_equal(cfg->scalapack_threshold, 0);
+  hlm_config_destroy(&cfg);
+  expect_error(MINIMAL "[estimation]\nscalapack_threshold = -1\n",
+               HLM_ERR_CONFIG, "c.toml:6:",
+               "`scalapack_threshold` must be at "
+               "least 0",
+               NULL);
+  expect_error(MINIMAL "[estimation]\nmax_iterations = 0\n", HLM_ERR_CONFIG,
+               "`max_iterations` must be at least 1", NULL);
+}
+
 static void test_integer_tolerance_accepted(void **state)
 {
   (void)state;
@@ -343,6 +365,7 @@ int main(void)
       cmocka_unit_test(test_minimal_and_defaults),
       cmocka_unit_test(test_every_built_key),
       cmocka_unit_test(test_integer_tolerance_accepted),
+      cmocka_unit_test(test_scalapack_threshold),
       cmocka_unit_test(test_inference_and_contrasts),
       cmocka_unit_test(test_misspelt_key),
       cmocka_unit_test(test_misspelt_section),
