@@ -354,6 +354,13 @@ void hlm_survey_destroy(hlm_survey **s)
   free((*s)->stratum);
   free((*s)->fpc);
   free((*s)->V);
+  free((*s)->Vj);
+  free((*s)->vc);
+  free((*s)->vcse);
+  for (int i = 0; (*s)->vcname && i < (*s)->nvc; i++) {
+    free((*s)->vcname[i]);
+  }
+  free((*s)->vcname);
   free(*s);
   *s = NULL;
 }
@@ -371,6 +378,25 @@ double hlm_survey_df(const hlm_survey *s)
 int hlm_survey_robust(const hlm_survey *s)
 {
   return s->cfg->survey_se == 0;
+}
+
+/* The variance components with their robust SEs (survey_joint.c). */
+static void print_components(const hlm_survey *s, FILE *out)
+{
+  if (s->vcse == NULL) {
+    return;
+  }
+  if (s->Vj == NULL) {
+    fprintf(out, "  variance components: no robust SEs: %s\n",
+            s->vc_note ? s->vc_note : "not computed");
+    return;
+  }
+  fprintf(out, "  variance components, robust SEs (joint sandwich in beta, "
+               "theta, sigma; delta method):\n");
+  for (int e = 0; e < s->nvc; e++) {
+    fprintf(out, "    %-36s %12.6g  SE %12.6g\n",
+            s->vcname[e] ? s->vcname[e] : "?", s->vc[e], s->vcse[e]);
+  }
 }
 
 void hlm_survey_print(const hlm_survey *s, FILE *out)
@@ -401,6 +427,34 @@ void hlm_survey_print(const hlm_survey *s, FILE *out)
               ? ", finite population correction (1 - f_h)"
               : "",
           s->df);
+  print_components(s, out);
+}
+
+/* The "variance_components" object: names, estimates, robust SEs and the
+ * joint covariance in (beta, theta, sigma), or null with the reason. */
+static json_t *components_json(const hlm_survey *s)
+{
+  json_t *o = json_object(), *n = json_array(), *e = json_array(),
+         *se = json_array(), *v = json_array();
+  for (int i = 0; s->vcse && i < s->nvc; i++) {
+    json_array_append_new(n, json_string(s->vcname[i] ? s->vcname[i] : "?"));
+    json_array_append_new(e, json_real(s->vc[i]));
+    json_array_append_new(se, s->Vj ? json_real(s->vcse[i]) : json_null());
+  }
+  for (int i = 0; s->Vj && i < s->nj * s->nj; i++) {
+    json_array_append_new(v, json_real(s->Vj[i]));
+  }
+  json_object_set_new(o, "scale", json_string("sd_cor"));
+  json_object_set_new(o, "names", n);
+  json_object_set_new(o, "estimate", e);
+  json_object_set_new(o, "robust_se", se);
+  json_object_set_new(o, "joint_vcov", s->Vj ? v : json_null());
+  if (s->Vj == NULL) {
+    json_decref(v);
+  }
+  json_object_set_new(o, "note",
+                      s->vc_note ? json_string(s->vc_note) : json_null());
+  return o;
 }
 
 hlm_status hlm_survey_write_json(const hlm_survey *s, const char *path)
@@ -434,6 +488,7 @@ hlm_status hlm_survey_write_json(const hlm_survey *s, const char *path)
     json_array_append_new(v, json_real(s->V[i]));
   }
   json_object_set_new(o, "robust_vcov", v);
+  json_object_set_new(o, "variance_components", components_json(s));
   json_object_set_new(root, "survey", o);
   o = NULL;
   HLM_CHECK(

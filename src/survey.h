@@ -1,6 +1,7 @@
 /* survey.h: sampling weights at two levels by multilevel pseudo-maximum
  * likelihood and design-based (sandwich) standard errors of the fixed
- * effects (issue 13; docs/survey.md).  Not installed.
+ * effects and of the variance components (issue 13; docs/survey.md).
+ * Not installed.
  *
  * A [survey] design changes the fit in two places: the level-1 weights
  * w_i|j (scaled within cluster j as [survey] scaling says) scale cluster
@@ -58,9 +59,28 @@ hlm_status hlm_survey_apply(MPI_Comm comm, const hlm_config *cfg,
  * design df (PSUs minus strata).  A PSU is a (stratum, psu) pair: PSU
  * codes are read within strata, as Stata's svyset reads them.  Errors,
  * agreed: a stratum with one PSU, an fpc that varies within a stratum or
- * is smaller than its PSUs (HLM_ERR_DATA). */
+ * is smaller than its PSUs (HLM_ERR_DATA).  Then the joint sandwich of
+ * the variance components (hlm_survey_joint). */
 hlm_status hlm_survey_sandwich(MPI_Comm comm, hlm_survey *s, hlm_design *d,
                                const hlm_fit *f);
+
+/* Collective, inside hlm_survey_sandwich.  The records (REC = 4 keys:
+ * cluster, psu, stratum, fpc, then width scores) of this rank's clusters
+ * gathered on rank 0, summed into PSUs and compared within strata as for
+ * the fixed effects; B (width x width) broadcast to every rank. */
+hlm_status hlm_survey_meat(MPI_Comm comm, hlm_survey *s, const double *rec,
+                           int64_t nrec, int width, double *B);
+
+/* Collective, inside hlm_survey_sandwich (survey_joint.c).  The joint
+ * sandwich H^-1 M H^-1 in (beta, theta, sigma): H the Hessian of the
+ * pseudo-log-likelihood by central differences of its analytic gradient,
+ * M the design's meat of the per-cluster analytic scores; then by the
+ * delta method the covariance of the variance components as SDs and
+ * correlations (docs/survey.md).  On the boundary (a zero diagonal of a
+ * term's factor) or with a Hessian that is not negative definite the
+ * block is not available (s->vc_note says why); not an error. */
+hlm_status hlm_survey_joint(MPI_Comm comm, hlm_survey *s, hlm_design *d,
+                            const hlm_fit *f, const double *beta);
 
 /* Local accessors, the same on every rank after hlm_survey_sandwich. */
 /* p x p robust covariance of the fixed effects (column-major). */
@@ -93,6 +113,13 @@ struct hlm_survey {
   int64_t npsu, nstrata;       /* PSUs and strata with weight */
   double df;                   /* npsu - nstrata */
   double *V;                   /* p x p: robust Var(beta-hat) */
+  /* the joint sandwich (survey_joint.c) */
+  int nj;              /* p + ntheta + 1 */
+  double *Vj;          /* nj x nj: in (beta, theta, sigma), or NULL */
+  int nvc;             /* variance components: SDs, correlations, sigma */
+  double *vc, *vcse;   /* nvc: their estimates and robust SEs */
+  char **vcname;       /* nvc names */
+  const char *vc_note; /* why Vj is NULL, or NULL */
 };
 
 #endif /* HLM_SURVEY_H */

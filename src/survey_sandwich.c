@@ -158,10 +158,10 @@ cleanup:
 }
 
 /* Rank 0: B from the records sorted by (stratum, PSU, cluster). */
-static hlm_status meat(hlm_survey *s, const score_rec *r, int64_t n, double *B)
+static hlm_status meat(hlm_survey *s, const score_rec *r, int64_t n, int p,
+                       double *B)
 {
   hlm_status status = HLM_OK;
-  int p = s->p;
   double *U = NULL, *mean = NULL;
   char lab[128];
   HLM_ALLOC(U, (size_t)n * p);
@@ -225,12 +225,13 @@ cleanup:
   return status;
 }
 
-/* Rank 0: the records of all ranks (n of them, width p + REC) into V. */
+/* Rank 0: the records of all ranks (n of them, width p + REC) into V, or
+ * (RX NULL) only the meat B (p x p) into V. */
 static hlm_status root_sandwich(hlm_survey *s, const double *all, int64_t n,
-                                const double *RX)
+                                int p, const double *RX, double *V)
 {
   hlm_status status = HLM_OK;
-  int p = s->p, w = p + REC;
+  int w = p + REC;
   score_rec *r = NULL;
   double *B = NULL;
   HLM_ALLOC(r, n);
@@ -244,8 +245,12 @@ static hlm_status root_sandwich(hlm_survey *s, const double *all, int64_t n,
   }
   /* PSU codes are read within strata, as Stata's svyset reads them */
   qsort(r, (size_t)n, sizeof *r, cmp_stratum);
-  HLM_TRY(meat(s, r, n, B));
-  HLM_TRY(bread(p, RX, B, s->V));
+  HLM_TRY(meat(s, r, n, p, B));
+  if (RX != NULL) {
+    HLM_TRY(bread(p, RX, B, V));
+  } else {
+    memcpy(V, B, (size_t)p * p * sizeof *V);
+  }
   s->df = (double)(s->npsu - s->nstrata);
 cleanup:
   free(r);
@@ -253,13 +258,14 @@ cleanup:
   return status;
 }
 
-/* Collective.  Gather every rank's records on rank 0 and build V there. */
+/* Collective.  Gather every rank's records (p scores each) on rank 0,
+ * build V there (the meat only when RX is NULL) and broadcast it. */
 static hlm_status gather_and_build(MPI_Comm comm, hlm_survey *s,
-                                   const double *rec, int64_t nrec,
-                                   const double *RX)
+                                   const double *rec, int64_t nrec, int p,
+                                   const double *RX, double *V)
 {
   hlm_status status = HLM_OK, local = HLM_OK;
-  int rank = 0, size = 1, w = s->p + REC, mine = 0, total = 0;
+  int rank = 0, size = 1, w = p + REC, mine = 0, total = 0;
   int *counts = NULL, *displ = NULL;
   double *all = NULL;
   HLM_MPI(MPI_Comm_rank(comm, &rank));
@@ -280,12 +286,12 @@ static hlm_status gather_and_build(MPI_Comm comm, hlm_survey *s,
   HLM_MPI(MPI_Gatherv(rec, mine, MPI_DOUBLE, all, counts, displ, MPI_DOUBLE, 0,
                       comm));
   if (rank == 0) {
-    local = root_sandwich(s, all, total / w, RX);
+    local = root_sandwich(s, all, total / w, p, RX, V);
   }
   HLM_TRY(hlm_comm_agree(comm, local, "the survey sandwich", NULL));
   int64_t cnt[2] = {s->npsu, s->nstrata};
   HLM_MPI(MPI_Bcast(cnt, 2, MPI_INT64_T, 0, comm));
-  HLM_MPI(MPI_Bcast(s->V, s->p * s->p, MPI_DOUBLE, 0, comm));
+  HLM_MPI(MPI_Bcast(V, p * p, MPI_DOUBLE, 0, comm));
   s->npsu = cnt[0];
   s->nstrata = cnt[1];
   s->df = (double)(s->npsu - s->nstrata);
@@ -313,11 +319,18 @@ hlm_status hlm_survey_sandwich(MPI_Comm comm, hlm_survey *s, hlm_design *d,
   HLM_TRY(hlm_mme_evaluate(m, hlm_fit_theta(f), 0, &ev));
   local = local_scores(m, s, hlm_fit_theta(f), &ev, rec, &nrec);
   HLM_TRY(hlm_comm_agree(comm, local, "the survey scores", NULL));
-  HLM_TRY(gather_and_build(comm, s, rec, nrec, ev.RX));
+  HLM_TRY(gather_and_build(comm, s, rec, nrec, p, ev.RX, s->V));
+  HLM_TRY(hlm_survey_joint(comm, s, d, f, ev.beta));
 cleanup:
   hlm_mme_destroy(&m);
   free(ev.beta);
   free(ev.RX);
   free(rec);
   return status;
+}
+
+hlm_status hlm_survey_meat(MPI_Comm comm, hlm_survey *s, const double *rec,
+                           int64_t nrec, int width, double *B)
+{
+  return gather_and_build(comm, s, rec, nrec, width, NULL, B);
 }

@@ -30,8 +30,17 @@ def make(d):
             rows.append(dict(g=f"C{j:02d}", x=round(x, 6), y=round(y, 6),
                              w1=int(rng.integers(1, 4)),
                              w1r=round(float(rng.uniform(0.3, 3.0)), 6),
-                             one=1.0, str="ABC"[(j // 2) % 3],
+                             one=1.0, c73=7.3, str="ABC"[(j // 2) % 3],
                              psu=f"P{j // 2}"))
+    # yz: 1 + noise centred within each cluster, so every cluster mean is
+    # 1 and the ML variance of a random intercept is 0 (the boundary);
+    # its own generator, so that the other columns do not change
+    rz = np.random.default_rng(7)
+    for j in range(14):
+        rs = [r for r in rows if r["g"] == f"C{j:02d}"]
+        e = rz.normal(size=len(rs))
+        for r, v in zip(rs, e - e.mean()):
+            r["yz"] = 1.0 + float(v)
     w2 = {f"C{j:02d}": int(v) for j, v in enumerate(rng.integers(1, 4, 14))}
     w2r = {f"C{j:02d}": round(float(v), 6)
            for j, v in enumerate(rng.uniform(0.5, 4.0, 14))}
@@ -151,6 +160,106 @@ def cr0(data, beta, theta, sigma):
     return Ai @ M @ Ai
 
 
+def cluster_loglik(rs, x, w1col, w2col, scaling):
+    """w_j times cluster j's log INT prod_i f(y_ij|u)^w_i phi(u) du at
+    x = (beta, theta, sigma), as pseudo_loglik's terms."""
+    beta, theta, sigma = x[:2], x[2:5], x[5]
+    G = G_of(theta, sigma)
+    y, X, Z, w = cluster_arrays(rs, w1col, scaling)
+    wj = 1.0 if w2col is None else float(rs[0][w2col])
+    V = sigma ** 2 * np.diag(1.0 / w) + Z @ G @ Z.T
+    r = y - X @ beta
+    ll = -0.5 * (len(y) * math.log(2 * math.pi) + np.linalg.slogdet(V)[1]
+                 + r @ np.linalg.solve(V, r))
+    ll += np.sum((1 - w) / 2 * math.log(2 * math.pi * sigma ** 2)
+                 - 0.5 * np.log(w))
+    return wj * ll
+
+
+def steps(x, rel):
+    return rel * np.maximum(np.abs(x), 1.0)
+
+
+def components(y):
+    """(theta, sigma) -> SD(intercept), SD(x), cor, sigma (hlm-mpi's order)."""
+    G = G_of(y[:3], y[3])
+    sd = np.sqrt(np.diag(G))
+    return np.array([sd[0], sd[1], G[1, 0] / (sd[0] * sd[1]), y[3]])
+
+
+def joint_sandwich(data, x0, w1col, w2col, scaling, psucol, stratcol,
+                   npop=None):
+    """H^-1 M H^-1 in (beta, theta, sigma), all by numerical differences:
+    per-cluster scores by central differences of cluster_loglik (step
+    1e-5), H the Hessian of their weighted sum by the four-point formula
+    with Richardson extrapolation (steps 2e-3 and 1e-3), M the design's meat of the scores; then the SEs of the
+    SDs, the correlation and sigma by the delta method."""
+    n = len(x0)
+    h = steps(x0, 1e-5)
+    psu = {}
+    for g, rs in data.items():
+        sc = np.zeros(n)
+        for k in range(n):
+            e = np.zeros(n)
+            e[k] = h[k]
+            sc[k] = (cluster_loglik(rs, x0 + e, w1col, w2col, scaling)
+                     - cluster_loglik(rs, x0 - e, w1col, w2col, scaling)) \
+                / (2 * h[k])
+        key = (rs[0][stratcol] if stratcol else "",
+               rs[0][psucol] if psucol else g)
+        psu[key] = psu.get(key, 0) + sc
+    M = np.zeros((n, n))
+    for hh in sorted({k[0] for k in psu}):
+        U = np.array([v for k, v in psu.items() if k[0] == hh])
+        U = U - U.mean(axis=0)
+        f = len(U) / npop[hh] if npop else 0.0
+        M += (1 - f) * len(U) / (len(U) - 1) * U.T @ U
+    total = lambda x: sum(cluster_loglik(rs, x, w1col, w2col, scaling)
+                          for rs in data.values())
+    def hessian(h):
+        H = np.zeros((n, n))
+        for a in range(n):
+            for b in range(a, n):
+                ea, eb = np.zeros(n), np.zeros(n)
+                ea[a], eb[b] = h[a], h[b]
+                H[a, b] = H[b, a] = (
+                    total(x0 + ea + eb) - total(x0 + ea - eb)
+                    - total(x0 - ea + eb) + total(x0 - ea - eb)) \
+                    / (4 * h[a] * h[b])
+        return H
+    # Richardson: the four-point formula's error is O(h^2), so
+    # (4 H(h/2) - H(h)) / 3 is O(h^4): with h = 2e-3 about 1e-11, and the
+    # rounding, eps |l| / h^2, about 1e-8 of entries of order 10 to 1000
+    h = steps(x0, 2e-3)
+    H = (4 * hessian(h / 2) - hessian(h)) / 3
+    Hi = np.linalg.inv(-H)
+    V = Hi @ M @ Hi
+    y0, J = x0[2:], np.zeros((4, 4))
+    for k in range(4):
+        e = np.zeros(4)
+        e[k] = 1e-6 * max(abs(y0[k]), 1.0)
+        J[:, k] = (components(y0 + e) - components(y0 - e)) / (2 * e[k])
+    se = np.sqrt(np.diag(J @ V[2:, 2:] @ J.T))
+    return V, components(y0), se
+
+
+JTOL = 1e-6  # the joint sandwich: numerical differences on both sides
+
+
+def check_joint(what, data, j, b, t, s, w1col, w2col, scaling, psucol,
+                stratcol, npop=None):
+    vc = j["survey"]["variance_components"]
+    x0 = np.concatenate([b, t, [s]])
+    V, est_, se = joint_sandwich(data, x0, w1col, w2col, scaling, psucol,
+                                 stratcol, npop)
+    close(f"{what}: variance components (SDs, cor, sigma)", vc["estimate"],
+          est_, 1e-12)
+    close(f"{what}: their robust SEs", vc["robust_se"], se, JTOL)
+    close(f"{what}: joint sandwich in (beta, theta, sigma)",
+          vc["joint_vcov"], V.T.ravel(), JTOL)
+    return np.array(vc["robust_se"])
+
+
 def est(path):
     j = json.load(open(path))
     beta = np.array([j["fixef"]["(Intercept)"], j["fixef"]["x"]])
@@ -254,6 +363,40 @@ def check(d, np_):
     close("se = model: design df", j["inference"]["fixed"]["x"]["df"], 4)
     close("se = model: same estimates as se = robust",
           est(f("model"))[1], est(f("w2r"))[1], 1e-15)
+    # 8. the joint sandwich (variance components), against numerical
+    # scores and Hessian of the brute-force pseudo-log-likelihood
+    for name, sc, npop in (("w2r", "size", None),
+                           ("effective", "effective", None),
+                           ("fpcn", "size", {"A": 10, "B": 6, "C": 5})):
+        j, b, t, s = est(f(name))
+        check_joint(f"joint {name}", data, j, b, t, s, "w1r", "w2r", sc,
+                    "psu", "str", npop)
+    j, b, t, s = est(f("cr0"))
+    se1 = check_joint("joint, no weights", data, j, b, t, s, None, None,
+                      "none", None, None)
+    j, b, t, s = est(f("w2c"))
+    close("joint: weight2 x 7.3 leaves the variance-component SEs",
+          j["survey"]["variance_components"]["robust_se"],
+          est(f("w2r"))[0]["survey"]["variance_components"]["robust_se"],
+          JTOL)
+    # all weights 1, no strata: a constant weight2 changes nothing
+    for name in ("ones", "c73"):
+        j, b, t, s = est(f(name))
+        se = np.array(j["survey"]["variance_components"]["robust_se"])
+        close(f"joint: {name} (weights 1, weight2 constant) = no weights",
+              se, se1, JTOL)
+        close(f"joint: {name}: joint sandwich = no weights",
+              j["survey"]["variance_components"]["joint_vcov"],
+              est(f("cr0"))[0]["survey"]["variance_components"]["joint_vcov"],
+              JTOL)
+    # on the boundary (SD 0): the variance components without SEs
+    vc = json.load(open(f("boundary")))["survey"]["variance_components"]
+    ok = vc["robust_se"] == [None, None] and vc["joint_vcov"] is None \
+        and "boundary" in (vc["note"] or "") and vc["estimate"][0] == 0.0
+    print(f"{'ok' if ok else 'FAIL'}: on the boundary: no robust SEs of "
+          f"the variance components, with the reason ({vc})")
+    if not ok:
+        BAD.append("boundary")
     print("\n".join(f"FAILED: {b}" for b in BAD))
     return 1 if BAD else 0
 

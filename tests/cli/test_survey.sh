@@ -9,7 +9,10 @@
 # at a maximum, and the sandwich with PSUs and strata is the marginal
 # formula's (with a finite population correction, from counts or
 # rates, too); with no weights the sandwich is CR0 x G/(G-1); se = "model"
-# reports the model-based SEs.  To 1e-8.
+# reports the model-based SEs.  To 1e-8.  The joint sandwich of the
+# variance components against numerical scores and Hessian of the
+# brute-force pseudo-log-likelihood (to 1e-6), unchanged by weight2 x 7.3
+# and, with all weights 1, by a constant weight2.
 . "$(dirname "$0")/../lib.sh"
 PY=/usr/bin/python3
 REF=$SRC/tests/cli/survey_ref.py
@@ -21,14 +24,16 @@ for f in base dupcl duprow; do
   expect_rcs "import $f" "0"
 done
 
-# fit NAME DATA [SURVEY KEYS...]: fit y ~ x + (1 + x | g) by ML at NP
+# fit NAME DATA [SURVEY KEYS...]: fit y ~ x + (1 + x | g) ($FORMULA when
+# set) by ML at NP
 # ranks (the unweighted references at $RNP ranks when set)
 fit() {
   local name=$1 data=$2 np=${RNP:-$NP}
   shift 2
   {
     printf '[data]\nfile = "%s"\ncluster = "g"\n' "$TMP/$data.h5"
-    printf '[model]\nformula = "y ~ x + (1 + x | g)"\nmethod = "ml"\n'
+    printf '[model]\nformula = "%s"\nmethod = "ml"\n' \
+      "${FORMULA:-y ~ x + (1 + x | g)}"
     printf '[estimation]\ntolerance = 1e-12\n'
     printf '[output]\nsummary = "%s"\n' "$TMP/$name-$NP.json"
     if [ $# -gt 0 ]; then
@@ -57,6 +62,8 @@ fit fpcn base 'weight2 = "w2r"' 'weight1 = "w1r"' 'psu = "psu"' \
 fit fpcr base 'weight2 = "w2r"' 'weight1 = "w1r"' 'psu = "psu"' \
   'strata = "str"' 'fpc = "fpr"'
 fit cr0 base 'psu = "g"'
+FORMULA="yz ~ 1 + (1 | g)" fit boundary base 'weight2 = "w2r"'
+fit c73 base 'weight1 = "one"' 'weight2 = "c73"' 'scaling = "none"'
 fit model base 'weight2 = "w2r"' 'weight1 = "w1r"' 'psu = "psu"' \
   'strata = "str"' 'se = "model"'
 
