@@ -31,77 +31,6 @@ static hlm_status check_terms(const hlm_design *d)
   return HLM_OK;
 }
 
-static int fixed_index(const hlm_design *d, const char *name)
-{
-  for (int j = 0; j < d->p; j++) {
-    if (strcmp(hlm_design_fixed_name(d, j), name) == 0) {
-      return j;
-    }
-  }
-  return -1;
-}
-
-/* x[j] := the values of table t by fixed-effect name. */
-static hlm_status resolve_numtab(const hlm_config *cfg, const hlm_design *d,
-                                 const char *key, const hlm_config_numtab *t,
-                                 double *x, int positive)
-{
-  for (int i = 0; i < t->n; i++) {
-    int j = fixed_index(d, t->name[i]);
-    if (j < 0) {
-      char list[1024] = "";
-      size_t len = 0;
-      for (int k = 0; k < d->p && len < sizeof list; k++) {
-        int w = snprintf(list + len, sizeof list - len, "%s%s", k ? ", " : "",
-                         hlm_design_fixed_name(d, k));
-        len += w > 0 ? (size_t)w : 0;
-      }
-      return HLM_ERROR(HLM_ERR_CONFIG,
-                       "%s:%d:%d: [bayes.prior] %s names `%s`, which is not a "
-                       "fixed effect of the model; the fixed effects are: %s",
-                       cfg->path, t->line[i], t->column[i], key, t->name[i],
-                       list);
-    }
-    if (positive && !(t->value[i] > 0 && isfinite(t->value[i]))) {
-      return HLM_ERROR(HLM_ERR_CONFIG,
-                       "%s:%d:%d: [bayes.prior] %s of `%s` must be a positive "
-                       "number, got %g",
-                       cfg->path, t->line[i], t->column[i], key, t->name[i],
-                       t->value[i]);
-    }
-    x[j] = t->value[i];
-  }
-  return HLM_OK;
-}
-
-static hlm_status read_prior(const hlm_config *cfg, const hlm_design *d,
-                             hlm_bayes *b)
-{
-  hlm_status status = HLM_OK;
-  hlm_bayes_prior *pr = &b->prior;
-  int p = d->p;
-  double *var = NULL;
-  HLM_ALLOC(pr->mean, p);
-  HLM_ALLOC(pr->prec, p);
-  HLM_ALLOC(var, p);
-  HLM_TRY(
-      resolve_numtab(cfg, d, "beta_mean", &cfg->prior_beta_mean, pr->mean, 0));
-  HLM_TRY(resolve_numtab(cfg, d, "beta_variance", &cfg->prior_beta_variance,
-                         var, 1));
-  b->flat = 1;
-  for (int j = 0; j < p; j++) {
-    pr->prec[j] = var[j] > 0 ? 1.0 / var[j] : 0.0;
-    b->flat = b->flat && pr->prec[j] == 0.0;
-  }
-  pr->vshape = cfg->prior_variance_shape;
-  pr->vscale = cfg->prior_variance_scale;
-  pr->rshape = cfg->prior_residual_shape;
-  pr->rscale = cfg->prior_residual_scale;
-cleanup:
-  free(var);
-  return status;
-}
-
 static hlm_status read_settings(const hlm_config *cfg, const hlm_design *d,
                                 hlm_bayes *b)
 {
@@ -123,7 +52,7 @@ static hlm_status read_settings(const hlm_config *cfg, const hlm_design *d,
             "%s: [bayes] keeps %lld draws per chain ((iterations - warmup) / "
             "thin); the diagnostics need at least 4",
             cfg->path, (long long)b->nkeep);
-  HLM_TRY(read_prior(cfg, d, b));
+  HLM_TRY(hlm_bayes_read_prior(cfg, d, &b->prior, &b->flat));
 cleanup:
   return status;
 }
@@ -342,8 +271,7 @@ void hlm_bayes_destroy(hlm_bayes **bp)
   free(b->draws);
   free(b->stat);
   free(b->held);
-  free(b->prior.mean);
-  free(b->prior.prec);
+  hlm_bayes_free_prior(&b->prior);
   free(b->re_mean);
   free(b->re_sd);
   free(b);

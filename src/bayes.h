@@ -2,6 +2,7 @@
  * REML engine's absorbed system (docs/bayes.md, issue 11).  Not installed.
  *
  *   bayes.c          settings and priors from the config, chains, draws
+ *   bayes_prior.c    the prior of the fixed effects, N(b, B)
  *   bayes_draw.c     one Gibbs iteration (global block, clusters, variances)
  *   bayes_diag.c     split R-hat, effective sample size, quantiles
  *   bayes_output.c   printed and JSON summaries
@@ -18,12 +19,26 @@
 #include "hlm/infer.h"
 #include "mme_internal.h"
 
-/* beta ~ N(mean, diag(1 / prec)) (prec 0: flat), inverse-gamma (shape,
+/* beta ~ N(mean, B) with precision prec = B^-1 (p x p, column-major;
+ * zero rows and columns for flat effects), var the diagonal of B (0:
+ * flat), full: B given in full (beta_covariance); inverse-gamma (shape,
  * scale) on each variance component and on the residual variance. */
 typedef struct hlm_bayes_prior {
-  double *mean, *prec; /* p each */
+  double *mean, *var; /* p each */
+  double *prec;       /* p x p */
+  int full;
   double vshape, vscale, rshape, rscale;
+  /* group SDs: 0 inverse-gamma(vshape, vscale) on each variance, else
+   * half-t(sd_df, sd_scale) on each SD (half-Cauchy: sd_df = 1) */
+  int sd_family;
+  double sd_scale, sd_df;
 } hlm_bayes_prior;
+
+/* Local.  The prior from cfg's [bayes.prior] against design d
+ * (bayes_prior.c); *flat: no fixed effect has a proper prior. */
+hlm_status hlm_bayes_read_prior(const hlm_config *cfg, const hlm_design *d,
+                                hlm_bayes_prior *pr, int *flat);
+void hlm_bayes_free_prior(hlm_bayes_prior *pr);
 
 /* The sampler's state and work space (bayes_draw.c). */
 typedef struct hlm_gibbs {
@@ -37,6 +52,9 @@ typedef struct hlm_gibbs {
   int known_sd;  /* sigma2 = 1 */
   double *theta; /* nt: sqrt(tau2 / sigma2) */
   double *tau2;  /* nt: variance components */
+  double *aux;   /* nt: half-t auxiliaries a_r (bayes_draw.c) */
+  double bug;    /* test hook HLM_TEST_PLANT_BUG: added to the shape of
+                    each inverse-gamma variance draw (0 unless set) */
   double sigma2;
   double *S, *g, *z, *ug; /* G x G, G, max(G, qmax), qg */
   double *ucur;           /* every local effect, cluster by cluster */

@@ -2,7 +2,7 @@
  *
  * With theta_r = sqrt(tau2_r / sigma2) (scalar terms: T = theta I) and the
  * absorbed system S g = s of mme.c at theta, the global unknowns
- * g = (v_global, beta - b0) given the variances are
+ * g = (v_global, beta - b0) given the variances are (B full or diagonal)
  *   g ~ N(S'^-1 s', sigma2 S'^-1),  S' = S + sigma2 diag(0, B^-1),
  *   s' = s + sigma2 diag(0, B^-1) (b - b0)
  * (one Cholesky S' = R R': g = R^-T (R^-1 s' + sigma z)); each cluster's
@@ -45,6 +45,10 @@ hlm_status hlm_gibbs_create(MPI_Comm comm, hlm_mme *m,
   size_t G = (size_t)m->G, q = (size_t)m->qmax;
   HLM_ALLOC(gb->theta, gb->nt);
   HLM_ALLOC(gb->tau2, gb->nt);
+  HLM_ALLOC(gb->aux, gb->nt);
+  /* test hook (docs/bayes.md, "Calibration"): a planted bug */
+  const char *bug = getenv("HLM_TEST_PLANT_BUG");
+  gb->bug = bug != NULL ? strtod(bug, NULL) : 0.0;
   HLM_ALLOC(gb->S, G * G);
   HLM_ALLOC(gb->g, G);
   HLM_ALLOC(gb->z, G > q ? G : q);
@@ -76,6 +80,7 @@ void hlm_gibbs_destroy(hlm_gibbs **gp)
   hlm_gibbs *gb = *gp;
   free(gb->theta);
   free(gb->tau2);
+  free(gb->aux);
   free(gb->S);
   free(gb->g);
   free(gb->z);
@@ -101,10 +106,13 @@ static hlm_status draw_global(hlm_gibbs *gb, uint64_t chain, uint64_t iter)
   hlm_rng r;
   memcpy(gb->S, m->S, (size_t)G * G * sizeof *gb->S);
   memcpy(gb->g, m->g, (size_t)G * sizeof *gb->g);
-  for (int i = 0; i < gb->p; i++) {
-    double pr = gb->sigma2 * gb->prior->prec[i];
-    gb->S[(qg + i) * ((size_t)G + 1)] += pr;
-    gb->g[qg + i] += pr * (gb->prior->mean[i] - m->b0[i]);
+  for (int j = 0; j < gb->p; j++) {
+    double dj = gb->prior->mean[j] - m->b0[j];
+    for (int i = 0; i < gb->p; i++) {
+      double pr = gb->sigma2 * gb->prior->prec[(size_t)j * gb->p + i];
+      gb->S[(size_t)(qg + j) * G + qg + i] += pr;
+      gb->g[qg + i] += pr * dj;
+    }
   }
   int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', G, gb->S, G);
   HLM_LAPACK_CHECK(info, "dpotrf",
@@ -181,6 +189,21 @@ cleanup:
   return status;
 }
 
+/* Replicated: tau_r ~ half-t(nu, A) as the scale mixture of Wand et al.
+ * (2011): tau2 | a ~ IG(nu / 2, nu / a), a ~ IG(1 / 2, 1 / A^2).  First a
+ * | tau2 ~ IG((nu + 1) / 2, nu / tau2 + 1 / A^2), then tau2 | a, u ~
+ * IG((nu + n) / 2, nu / a + ss / 2); a enters no other conditional. */
+static void draw_half_t(hlm_gibbs *gb, hlm_rng *r, int t, double ss,
+                        int64_t nlev)
+{
+  const hlm_bayes_prior *pr = gb->prior;
+  double nu = pr->sd_df, A2 = pr->sd_scale * pr->sd_scale;
+  double shape_a = 0.5 * (nu + 1.0);
+  gb->aux[t] = (nu / gb->tau2[t] + 1.0 / A2) / hlm_rng_gamma(r, shape_a);
+  gb->tau2[t] = (nu / gb->aux[t] + 0.5 * ss) /
+                hlm_rng_gamma(r, 0.5 * (nu + (double)nlev));
+}
+
 /* Replicated: the variances from the reduced sums. */
 static void draw_variances(hlm_gibbs *gb, uint64_t chain, uint64_t iter)
 {
@@ -194,8 +217,12 @@ static void draw_variances(hlm_gibbs *gb, uint64_t chain, uint64_t iter)
     for (int64_t l = 0; rt->global && l < rt->nlevels; l++) {
       ss += gb->ug[rt->gfirst + l] * gb->ug[rt->gfirst + l];
     }
-    double shape = pr->vshape + 0.5 * (double)rt->nlevels;
-    gb->tau2[t] = (pr->vscale + 0.5 * ss) / hlm_rng_gamma(&r, shape);
+    if (pr->sd_family == 0) {
+      double shape = pr->vshape + 0.5 * (double)rt->nlevels + gb->bug;
+      gb->tau2[t] = (pr->vscale + 0.5 * ss) / hlm_rng_gamma(&r, shape);
+    } else {
+      draw_half_t(gb, &r, t, ss, rt->nlevels);
+    }
   }
   if (!gb->known_sd) {
     double rss = hlm_dd_value(&gb->acc[2 * gb->nt]);

@@ -13,11 +13,14 @@ static void print_prior(const hlm_bayes *b, FILE *out)
   if (b->flat) {
     fprintf(out, "  fixed effects: flat (improper uniform)\n");
   } else {
-    fprintf(out, "  fixed effects: independent normals\n");
+    fprintf(out, "  fixed effects: %s\n",
+            pr->full ? "multivariate normal, full covariance B "
+                       "(beta_covariance; variances shown)"
+                     : "independent normals");
     for (int j = 0; j < b->p; j++) {
-      if (pr->prec[j] > 0) {
+      if (pr->var[j] > 0) {
         fprintf(out, "    %-24s N(%g, %g)\n", b->name[j], pr->mean[j],
-                1.0 / pr->prec[j]);
+                pr->var[j]);
       } else {
         fprintf(out, "    %-24s flat\n", b->name[j]);
       }
@@ -33,8 +36,14 @@ static void print_prior(const hlm_bayes *b, FILE *out)
     }
     return;
   }
-  fprintf(out, "  each variance component: inverse-gamma(shape %g, scale %g)\n",
-          pr->vshape, pr->vscale);
+  if (pr->sd_family == 0) {
+    fprintf(out,
+            "  each variance component: inverse-gamma(shape %g, scale %g)\n",
+            pr->vshape, pr->vscale);
+  } else {
+    fprintf(out, "  each group SD: half-t(df %g, scale %g)%s\n", pr->sd_df,
+            pr->sd_scale, pr->sd_family == 1 ? " (half-Cauchy)" : "");
+  }
   if (b->known_sd) {
     fprintf(out, "  residual variance: known ([data] known_sd; sigma = 1)\n");
   } else {
@@ -77,13 +86,21 @@ static json_t *json_prior(const hlm_bayes *b)
   json_t *o = json_object(), *beta = json_object();
   for (int j = 0; j < b->p; j++) {
     json_t *e = json_object();
-    json_object_set_new(e, "mean", num(pr->prec[j] > 0 ? pr->mean[j] : NAN));
+    json_object_set_new(e, "mean", num(pr->var[j] > 0 ? pr->mean[j] : NAN));
     json_object_set_new(e, "variance",
-                        pr->prec[j] > 0 ? json_real(1.0 / pr->prec[j])
-                                        : json_string("flat"));
+                        pr->var[j] > 0 ? json_real(pr->var[j])
+                                       : json_string("flat"));
     json_object_set_new(beta, b->name[j], e);
   }
   json_object_set_new(o, "beta", beta);
+  json_object_set_new(o, "beta_covariance", json_boolean(pr->full));
+  if (pr->sd_family != 0) {
+    json_object_set_new(
+        o, "group_sd",
+        json_string(pr->sd_family == 1 ? "half-cauchy" : "half-t"));
+    json_object_set_new(o, "group_sd_scale", json_real(pr->sd_scale));
+    json_object_set_new(o, "group_sd_df", json_real(pr->sd_df));
+  }
   json_object_set_new(o, "variance_shape", json_real(pr->vshape));
   json_object_set_new(o, "variance_scale", json_real(pr->vscale));
   json_object_set_new(o, "residual_shape", json_real(pr->rshape));

@@ -272,6 +272,10 @@ static hlm_status store_value(const validator *v, const hlm_key_spec *k,
     status =
         hlm_config_read_numtab(v->file, k->key, val, (hlm_config_numtab *)dst);
     break;
+  case KEY_MATRIX:
+    status =
+        hlm_config_read_matrix(v->file, k->key, val, (hlm_config_matrix *)dst);
+    break;
   }
 cleanup:
   return status;
@@ -562,6 +566,11 @@ void hlm_config_destroy(hlm_config **cfg)
       hlm_config_free_numtab(
           (hlm_config_numtab *)((char *)*cfg + spec->offset));
     }
+    if (spec->offset != NONE && hlm_config_key_kind(k) == FILE_CONFIG &&
+        spec->type == KEY_MATRIX) {
+      hlm_config_free_matrix(
+          (hlm_config_matrix *)((char *)*cfg + spec->offset));
+    }
   }
   hlm_config_free_contrasts(*cfg);
   hlm_config_free_lrts(*cfg);
@@ -606,6 +615,18 @@ static void print_value(const hlm_config *cfg, const hlm_key_spec *k, FILE *out)
     fprintf(out, " }");
     break;
   }
+  case KEY_MATRIX: {
+    const hlm_config_matrix *t = (const hlm_config_matrix *)dst;
+    for (int i = 0, at = 0; i < t->nrow; at += t->ncol[i++]) {
+      fprintf(out, "%s", i ? ", [" : "[[");
+      for (int j = 0; j < t->ncol[i]; j++) {
+        fprintf(out, "%s%g", j ? ", " : "", t->value[at + j]);
+      }
+      fprintf(out, "]");
+    }
+    fprintf(out, "]");
+    break;
+  }
   default:
     fprintf(out, "?");
   }
@@ -636,9 +657,10 @@ int hlm_config_schema_count(void)
 
 static const char *type_name(hlm_key_type t)
 {
-  static const char *const names[] = {"string",           "path",   "choice",
-                                      "integer",          "number", "boolean",
-                                      "table of numbers", "number"};
+  static const char *const names[] = {
+      "string",           "path",   "choice",
+      "integer",          "number", "boolean",
+      "table of numbers", "number", "array of arrays of numbers"};
   return names[t];
 }
 

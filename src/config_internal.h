@@ -17,6 +17,7 @@ typedef enum hlm_key_type {
   KEY_BOOL,         /* true or false */
   KEY_NUMBER_TABLE, /* an inline table of numbers by name */
   KEY_REAL,         /* any finite number, stored as double (no range check) */
+  KEY_MATRIX,       /* an array of arrays of numbers */
 } hlm_key_type;
 
 /* Which file a section belongs to: a fit's config.toml, or the file of
@@ -86,5 +87,12 @@ void hlm_config_free_numtab(hlm_config_numtab *t);
  * profile intervals, [[lrt]] and df other than "asymptotic" are refused;
  * method defaults to ML with a survey design. */
 hlm_status hlm_config_check_survey(const char *file, hlm_config *cfg);
+
+/* Local.  A KEY_MATRIX value (src/config_matrix.c) into *t (freed first). */
+hlm_status hlm_config_read_matrix(const char *file, const char *key,
+                                  const hlm_toml_value *tv,
+                                  hlm_config_matrix *t);
+/* Local.  NULL-safe on t's members; zeroes *t. */
+void hlm_config_free_matrix(hlm_config_matrix *t);
 
 #endif /* HLM_CONFIG_INTERNAL_H */

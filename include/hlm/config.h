@@ -75,6 +75,16 @@ typedef struct hlm_config_numtab {
   int *line, *column;
 } hlm_config_numtab;
 
+/* An array of arrays of numbers ([[1, 0.5], [0.5, 2]]), row by row, with
+ * where the array and each row were written (src/config_matrix.c). */
+typedef struct hlm_config_matrix {
+  int nrow;
+  int *ncol;     /* nrow: length of each row */
+  double *value; /* the rows one after another */
+  int line, column;
+  int *row_line, *row_column; /* nrow */
+} hlm_config_matrix;
+
 /* Validated settings of the features built so far; later issues add
  * fields as they turn their keys on.  Strings are owned by the config (NULL
  * when unset and without default).  Paths are resolved relative to the
@@ -122,6 +132,7 @@ typedef struct hlm_config {
   int64_t bayes_seed;
   int bayes_fixed_variances; /* test mode: variances held at the REML fit */
   hlm_config_numtab prior_beta_mean, prior_beta_variance;
+  hlm_config_matrix prior_beta_covariance; /* full B (nrow 0: not given) */
   double prior_variance_shape, prior_variance_scale;
   double prior_residual_shape, prior_residual_scale;
   /* [survey] (docs/survey.md); survey_scaling and survey_se index the
@@ -133,6 +144,9 @@ typedef struct hlm_config {
   char *survey_psu;
   char *survey_fpc;
   int survey_se;
+  int prior_group_sd; /* 0 inverse-gamma (on the variance), 1 half-Cauchy,
+                         2 half-t (on the SD) */
+  double prior_group_sd_scale, prior_group_sd_df; /* 0: not given */
   /* which keys were given (1) or defaulted (0), by schema index */
   unsigned char *given;
 } hlm_config;

@@ -7,7 +7,9 @@
 # Monte Carlo SEs by batch means (40 batches) of the draws themselves.
 # WEIGHTS: a precision-weights column, "sd:COLUMN" for known residual SDs
 # ([data] known_sd: sigma = 1), or "-".  PRIOR: "name=mean:var,..."
-# (the [bayes.prior] of the run) or absent (flat).
+# (the [bayes.prior] of the run, diagonal B), "full:b1,..,bp|B11,..,B1p;
+# ..;Bp1,..,Bpp" (a full B, in the order of the fixed effects) or absent
+# (flat).
 # Exit status 1 when any |estimate - exact| >= 4 MC SEs or an ESS < 400.
 suppressPackageStartupMessages({library(lme4); library(jsonlite)})
 a <- commandArgs(TRUE)
@@ -29,18 +31,27 @@ s2 <- if (is.null(held$Residual)) 1 else held$Residual
 Gp <- lf$reTrms$Gp
 term_of_row <- findInterval(seq_len(nrow(Zt)) - 1, Gp, rightmost.closed = TRUE)
 D <- vc[term_of_row]
-pm <- rep(0, p); pp <- rep(0, p)
-if (length(a) >= 6) {
+pm <- rep(0, p); Pp <- matrix(0, p, p)
+if (length(a) >= 6 && startsWith(a[6], "full:")) {
+  mb <- strsplit(substring(a[6], 6), "|", fixed = TRUE)[[1]]
+  pm <- as.numeric(strsplit(mb[1], ",")[[1]])
+  Bf <- do.call(rbind, lapply(strsplit(mb[2], ";")[[1]],
+                              function(r) as.numeric(strsplit(r, ",")[[1]])))
+  stopifnot(length(pm) == p, dim(Bf) == c(p, p))
+  Pp <- solve(Bf)
+} else if (length(a) >= 6) {
   for (e in strsplit(a[6], ",")[[1]]) {
     kv <- strsplit(e, "=")[[1]]; mv <- as.numeric(strsplit(kv[2], ":")[[1]])
-    j <- match(kv[1], colnames(X)); pm[j] <- mv[1]; pp[j] <- 1 / mv[2]
+    j <- match(kv[1], colnames(X)); pm[j] <- mv[1]; Pp[j, j] <- 1 / mv[2]
   }
 }
 y <- model.response(lf$fr)
 C <- cbind(X, t(as.matrix(Zt)))
-P <- crossprod(C, w * C) / s2 + diag(c(pp, 1 / D))
+P <- crossprod(C, w * C) / s2
+P[1:p, 1:p] <- P[1:p, 1:p] + Pp
+P <- P + diag(c(rep(0, p), 1 / D))
 V <- solve(P)
-m <- drop(V %*% (crossprod(C, w * y) / s2 + c(pp * pm, rep(0, length(D)))))
+m <- drop(V %*% (crossprod(C, w * y) / s2 + c(Pp %*% pm, rep(0, length(D)))))
 bm <- function(x, nb = 40) {         # batch-means MC SE of mean(x)
   n <- floor(length(x) / nb) * nb; x <- x[seq_len(n)]
   sd(colMeans(matrix(x, ncol = nb))) / sqrt(nb)

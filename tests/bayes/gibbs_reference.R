@@ -14,7 +14,21 @@ known <- startsWith(a[3], "sd:")
 w <- if (a[3] == "-") rep(1, nrow(d)) else if (known)
   1 / d[[substring(a[3], 4)]]^2 else d[[a[3]]]
 js <- fromJSON(a[4], simplifyVector = FALSE)
-pr <- as.numeric(a[5:8])
+# VSHAPE "ht:NU:A": a half-t(NU, 0, A) prior on every group SD instead
+# (VSCALE then unused), drawn here by random-walk Metropolis on log tau
+# (10 steps per iteration), not by hlm-mpi's auxiliary-variable Gibbs step
+ht <- startsWith(a[5], "ht:")
+if (ht) {
+  htp <- as.numeric(strsplit(a[5], ":")[[1]][2:3])
+  pr <- c(NA, NA, as.numeric(a[7:8]))
+} else pr <- as.numeric(a[5:8])
+# log posterior of eta = log tau given the effects ut: N(0, tau^2) density
+# of ut, half-t prior on tau, Jacobian tau
+lp_eta <- function(eta, ut) {
+  tau <- exp(eta)
+  -length(ut) * eta - sum(ut^2) / (2 * tau^2) -
+    (htp[1] + 1) / 2 * log1p((tau / htp[2])^2 / htp[1]) + eta
+}
 lf <- lFormula(form, data = d, control = lmerControl(
   check.nobs.vs.nlev = "ignore", check.nobs.vs.rankZ = "ignore",
   check.nobs.vs.nRE = "ignore"))
@@ -36,6 +50,14 @@ for (it in 1:niter) {
   u <- th[-(1:p)]
   for (t in 1:nt) {
     ut <- u[term == t]
+    if (ht) {
+      eta <- log(tau2[t]) / 2
+      for (k in 1:10) {
+        prop <- eta + rnorm(1, 0, 0.7)
+        if (log(runif(1)) < lp_eta(prop, ut) - lp_eta(eta, ut)) eta <- prop
+      }
+      tau2[t] <- exp(2 * eta)
+    } else
     tau2[t] <- 1 / rgamma(1, pr[1] + length(ut) / 2, pr[2] + sum(ut^2) / 2)
   }
   if (!known) {

@@ -259,8 +259,10 @@ static void test_not_implemented_yet(void **state)
   expect_error(MINIMAL "[[lrt]]\nname = \"g\"\n", HLM_ERR_CONFIG,
                "exactly one of `formula`", NULL);
   /* method = "bayes" is built (issue 11): test_bayes_settings */
-  expect_error(MINIMAL "[bayes.prior]\ngroup_sd = \"half-cauchy\"\n",
-               HLM_ERR_NOT_IMPLEMENTED, "issue 12", NULL);
+  expect_error(MINIMAL "[bayes.prior]\ngroup_sd = \"half-normal\"\n",
+               HLM_ERR_CONFIG, "half-cauchy", NULL);
+  expect_error(MINIMAL "[bayes.prior]\ngroup_sd_df = 0\n", HLM_ERR_CONFIG,
+               "must be positive", NULL);
   expect_error(MINIMAL "[estimation]\noptimizer = \"newton2\"\n",
                HLM_ERR_CONFIG, "newton", NULL);
   expect_error(MINIMAL "[bayes.prior]\nbeta_mean = { x = \"a\" }\n",
