@@ -972,13 +972,26 @@ cleanup:
   return status;
 }
 
+/* m->w := w - W g after absorb_cluster(b): the right-hand side of cluster
+ * b's local system given the global unknowns g (G values: v_global, then
+ * beta - b0). */
+static void subtract_global(hlm_mme *m, const hlm_xblock *b, const double *g)
+{
+  int q = b->q, ng = b->ng;
+  for (int a = 0; a < ng; a++) {
+    cblas_daxpy(q, -g[b->gidx[a]], &m->B[(size_t)q * a], 1, m->w, 1);
+  }
+  cblas_dgemv(CblasColMajor, CblasNoTrans, q, m->p, -1.0, m->B + (size_t)q * ng,
+              q, g + m->qg, 1, 1.0, m->w, 1);
+}
+
 hlm_status hlm_mme_cluster_draw(hlm_mme *m, int64_t j, const double *theta,
                                 const double *g, double sigma, const double *z,
                                 double *u)
 {
   hlm_status status = HLM_OK;
   const hlm_xblock *b = &m->blk[j];
-  int q = b->q, p = m->p, ng = b->ng;
+  int q = b->q;
   double ld = 0.0, *tmp = NULL;
   if (q == 0) {
     return HLM_OK;
@@ -986,11 +999,7 @@ hlm_status hlm_mme_cluster_draw(hlm_mme *m, int64_t j, const double *theta,
   hlm_tree_term_factors(m->d, theta, m->Lf, m->Lfoff);
   HLM_TRY(absorb_cluster(m, j, theta, &ld));
   /* L' v = w - W g + sigma z;  u = T v */
-  for (int a = 0; a < ng; a++) {
-    cblas_daxpy(q, -g[b->gidx[a]], &m->B[(size_t)q * a], 1, m->w, 1);
-  }
-  cblas_dgemv(CblasColMajor, CblasNoTrans, q, p, -1.0, m->B + (size_t)q * ng, q,
-              g + m->qg, 1, 1.0, m->w, 1);
+  subtract_global(m, b, g);
   cblas_daxpy(q, sigma, z, 1, m->w, 1);
   if (b->tree != NULL) {
     HLM_ALLOC(tmp, b->tree->mmax > 0 ? b->tree->mmax : 1);
@@ -1128,11 +1137,7 @@ hlm_status hlm_mme_cluster_phi(hlm_mme *m, int64_t j, const double *theta,
   hlm_tree_term_factors(m->d, theta, m->Lf, m->Lfoff);
   HLM_TRY(absorb_cluster(m, j, theta, &ld));
   /* L' v = w - W (v_global, beta - b0);  K = L^-T W */
-  for (int a = 0; a < ng; a++) {
-    cblas_daxpy(q, -m->g[b->gidx[a]], &m->B[(size_t)q * a], 1, m->w, 1);
-  }
-  cblas_dgemv(CblasColMajor, CblasNoTrans, q, p, -1.0, m->B + (size_t)q * ng, q,
-              m->g + m->qg, 1, 1.0, m->w, 1);
+  subtract_global(m, b, m->g);
   memcpy(m->P, m->B, (size_t)q * h * sizeof *m->P);
   if (b->tree != NULL) {
     HLM_ALLOC(tmp, (size_t)(b->tree->mmax > 0 ? b->tree->mmax : 1) * h);
