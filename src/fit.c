@@ -627,6 +627,8 @@ static hlm_status fit_body(MPI_Comm comm, const hlm_design *d,
   HLM_TRY(
       hlm_comm_agree(comm, fill_estimates(d, &dr.ev, f), "estimates", NULL));
   HLM_TRY(hlm_fit_gather_ranef(comm, dr.m, f));
+  f->m = dr.m; /* kept: inference evaluates the same equations again */
+  dr.m = NULL;
 cleanup:
   hlm_mme_destroy(&dr.m);
   hlm_ckpt_free(&dr.ck);
@@ -663,6 +665,11 @@ cleanup:
   return status;
 }
 
+hlm_mme *hlm_fit_mme(const hlm_fit *f, const hlm_design *d)
+{
+  return f != NULL && f->m != NULL && f->m->d == d ? f->m : NULL;
+}
+
 hlm_status hlm_fit_criterion_at(MPI_Comm comm, const hlm_design *d, int reml,
                                 const double *theta, double *value)
 {
@@ -695,6 +702,7 @@ void hlm_fit_destroy(hlm_fit **fp)
     return;
   }
   hlm_fit *f = *fp;
+  hlm_mme_destroy(&f->m);
   free(f->formula);
   free_strings(f->fixed_name, f->p);
   free(f->beta);

@@ -46,11 +46,18 @@ struct hlm_fit {
   int ngroups;
   char **group_name;
   int64_t *group_nlev;
+  hlm_mme *m; /* the fit's cross-products, kept for inference (owned) */
 };
 
 /* Collective on comm.  Conditional modes and variances of every term at
  * the fit's theta and beta, gathered to rank 0 into f->term. */
 hlm_status hlm_fit_gather_ranef(MPI_Comm comm, hlm_mme *m, hlm_fit *f);
+
+/* Local.  The mixed-model equations the fit was made with (its per-cluster
+ * cross-products of design d), or NULL when they were not kept.  Borrowed:
+ * they live as long as f.  Their work space is at whatever theta was
+ * evaluated last: evaluate before reading it. */
+hlm_mme *hlm_fit_mme(const hlm_fit *f, const hlm_design *d);
 
 /* One rank's share of a term's conditional modes: nlev levels of 2k
  * doubles each (the k modes, then the k conditional variances) and their

@@ -103,7 +103,9 @@ static hlm_status satterthwaite_setup(MPI_Comm comm, const hlm_design *d,
   if (n > hlm_fit_ntheta(f)) {
     vp[n - 1] = hlm_fit_sigma(f);
   }
-  HLM_TRY(hlm_varpar_create(comm, d, hlm_fit_reml(f), &v));
+  hlm_mme *m = hlm_fit_mme(f, d); /* the fit's cross-products, if kept */
+  HLM_TRY(m != NULL ? hlm_varpar_create_from(m, d, hlm_fit_reml(f), &v)
+                    : hlm_varpar_create(comm, d, hlm_fit_reml(f), &v));
   HLM_TRY(derivatives(v, n, p, vp, H, inf->J));
   /* every rank holds the same values; rank 0's are the ones used */
   HLM_MPI(MPI_Bcast(H, n * n, MPI_DOUBLE, 0, comm));

@@ -14,7 +14,8 @@
 #include "mme_internal.h"
 
 typedef struct hlm_varpar {
-  hlm_mme *m; /* owned */
+  hlm_mme *m;   /* owned unless borrowed */
+  int borrowed; /* m belongs to a fit (hlm_varpar_create_from) */
   int reml;
   int known_sd; /* sigma = 1, not a parameter: vp holds theta only */
   int ntheta, p;
@@ -26,6 +27,12 @@ typedef struct hlm_varpar {
 hlm_status hlm_varpar_create(MPI_Comm comm, const hlm_design *d, int reml,
                              hlm_varpar **out);
 void hlm_varpar_destroy(hlm_varpar **v);
+
+/* Local.  As hlm_varpar_create on the equations m (of design d) that a fit
+ * already formed (hlm_fit_mme): no second pass over the rows.  m is
+ * borrowed and must outlive the object. */
+hlm_status hlm_varpar_create_from(hlm_mme *m, const hlm_design *d, int reml,
+                                  hlm_varpar **out);
 
 /* Collective.  lmerTest's devfun_vp: the unprofiled deviance at
  * vp = (theta, sigma), s2 = sigma^2,

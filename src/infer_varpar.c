@@ -20,6 +20,21 @@ hlm_status hlm_varpar_create(MPI_Comm comm, const hlm_design *d, int reml,
                              hlm_varpar **out)
 {
   hlm_status status = HLM_OK;
+  hlm_mme *m = NULL;
+  *out = NULL;
+  HLM_TRY(hlm_mme_create(comm, d, &m));
+  HLM_TRY(hlm_varpar_create_from(m, d, reml, out));
+  (*out)->borrowed = 0; /* its own equations */
+  m = NULL;
+cleanup:
+  hlm_mme_destroy(&m);
+  return status;
+}
+
+hlm_status hlm_varpar_create_from(hlm_mme *m, const hlm_design *d, int reml,
+                                  hlm_varpar **out)
+{
+  hlm_status status = HLM_OK;
   hlm_varpar *v = NULL;
   *out = NULL;
   HLM_ALLOC(v, 1);
@@ -27,9 +42,10 @@ hlm_status hlm_varpar_create(MPI_Comm comm, const hlm_design *d, int reml,
   v->known_sd = hlm_design_known_sd(d);
   v->ntheta = hlm_design_ntheta(d);
   v->p = hlm_design_nfixed(d);
+  v->m = m;
+  v->borrowed = 1;
   HLM_ALLOC(v->beta, v->p);
   HLM_ALLOC(v->RX, (size_t)v->p * v->p);
-  HLM_TRY(hlm_mme_create(comm, d, &v->m));
   *out = v;
   v = NULL;
 cleanup:
@@ -42,7 +58,9 @@ void hlm_varpar_destroy(hlm_varpar **v)
   if (v == NULL || *v == NULL) {
     return;
   }
-  hlm_mme_destroy(&(*v)->m);
+  if (!(*v)->borrowed) {
+    hlm_mme_destroy(&(*v)->m);
+  }
   free((*v)->beta);
   free((*v)->RX);
   free(*v);
