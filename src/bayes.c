@@ -8,34 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "fit_internal.h"
 #include "hlm/comm.h"
 #include "hlm/runlog.h"
+#include "mme_tree.h"
 #include "rng.h"
 
 #define STREAM_START (UINT64_MAX - 1)
-
-/* Every random term must be one scalar variance component. */
-static hlm_status check_terms(const hlm_design *d)
-{
-  for (int t = 0; t < d->nterms; t++) {
-    if (d->term[t].k != 1) {
-      return HLM_ERROR(HLM_ERR_NOT_IMPLEMENTED,
-                       "method = \"bayes\" with the correlated random effects "
-                       "of `%s` (%d effects per level; an inverse-Wishart "
-                       "prior) is not implemented yet (issue 12); write "
-                       "uncorrelated terms with || instead",
-                       d->term[t].group, d->term[t].k);
-    }
-  }
-  return HLM_OK;
-}
 
 static hlm_status read_settings(const hlm_config *cfg, const hlm_design *d,
                                 hlm_bayes *b)
 {
   hlm_status status = HLM_OK;
-  HLM_TRY(check_terms(d));
   HLM_TRY(hlm_to_int(cfg->bayes_chains, "bayes.chains", &b->chains));
   b->iterations = cfg->bayes_iterations;
   b->warmup = cfg->bayes_warmup;
@@ -53,6 +39,7 @@ static hlm_status read_settings(const hlm_config *cfg, const hlm_design *d,
             "thin); the diagnostics need at least 4",
             cfg->path, (long long)b->nkeep);
   HLM_TRY(hlm_bayes_read_prior(cfg, d, &b->prior, &b->flat));
+  HLM_TRY(hlm_bayes_check_wishart(cfg, d, &b->prior));
 cleanup:
   return status;
 }
@@ -73,30 +60,74 @@ static hlm_status set_name(char **dst, const char *pre, const char *a,
   return hlm_fit_strdup(buf, dst);
 }
 
+/* "<pre>(<group> <effect a>,<effect b>)" for the pair (a, b) of term rt. */
+static hlm_status pair_name(char **dst, const char *pre, const hlm_reterm *rt,
+                            int a, int e)
+{
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s(%s %s,%s)", pre, rt->group, rt->mm.name[a],
+           rt->mm.name[e]);
+  return hlm_fit_strdup(buf, dst);
+}
+
+/* vc_name: the variance of every effect of every term, "Residual", then
+ * the covariance of every pair of correlated effects. */
+static hlm_status name_components(const hlm_design *d, hlm_bayes *b)
+{
+  hlm_status status = HLM_OK;
+  int nt = d->nterms, i = 0;
+  b->nvc = 0;
+  b->ncor = 0;
+  for (int t = 0; t < nt; t++) {
+    b->nvc += d->term[t].k;
+    b->ncor += d->term[t].k * (d->term[t].k - 1) / 2;
+  }
+  HLM_ALLOC(b->vc_name, b->nvc + 1 + b->ncor);
+  for (int t = 0; t < nt; t++) {
+    for (int a = 0; a < d->term[t].k; a++) {
+      HLM_TRY(set_name(&b->vc_name[i++], NULL, d->term[t].group,
+                       d->term[t].mm.name[a]));
+    }
+  }
+  HLM_TRY(hlm_fit_strdup("Residual", &b->vc_name[i++]));
+  for (int t = 0; t < nt; t++) {
+    for (int a = 0; a < d->term[t].k; a++) {
+      for (int e = a + 1; e < d->term[t].k; e++) {
+        HLM_TRY(pair_name(&b->vc_name[i++], "cov", &d->term[t], a, e));
+      }
+    }
+  }
+cleanup:
+  return status;
+}
+
 /* Parameter names: fixed effects, (unless held) variances and SDs of the
- * terms and the residual, contrasts. */
+ * effects and the residual and the correlations of correlated effects,
+ * contrasts. */
 static hlm_status name_parameters(const hlm_design *d, int ncon,
                                   const char *const *con_name, hlm_bayes *b)
 {
   hlm_status status = HLM_OK;
   int nt = d->nterms, nres = b->known_sd ? 0 : 1, k = 0;
-  int nvc = b->fixed ? 0 : 2 * (nt + nres);
   b->p = d->p;
   b->nt = nt;
+  HLM_TRY(name_components(d, b));
+  int nvc = b->fixed ? 0 : 2 * (b->nvc + nres) + b->ncor;
   b->npar = d->p + nvc + ncon;
   HLM_ALLOC(b->name, b->npar);
-  HLM_ALLOC(b->vc_name, nt + 1);
-  for (int t = 0; t < nt; t++) {
-    HLM_TRY(set_name(&b->vc_name[t], NULL, d->term[t].group,
-                     d->term[t].mm.name[0]));
-  }
-  HLM_TRY(hlm_fit_strdup("Residual", &b->vc_name[nt]));
   for (int j = 0; j < d->p; j++) {
     HLM_TRY(hlm_fit_strdup(hlm_design_fixed_name(d, j), &b->name[k++]));
   }
   for (int s = 0; s < 2 && !b->fixed; s++) {
-    for (int t = 0; t < nt + nres; t++) {
+    for (int t = 0; t < b->nvc + nres; t++) {
       HLM_TRY(set_name(&b->name[k++], s ? "sd" : "var", b->vc_name[t], NULL));
+    }
+  }
+  for (int t = 0; t < nt && !b->fixed; t++) {
+    for (int a = 0; a < d->term[t].k; a++) {
+      for (int e = a + 1; e < d->term[t].k; e++) {
+        HLM_TRY(pair_name(&b->name[k++], "cor", &d->term[t], a, e));
+      }
     }
   }
   for (int c = 0; c < ncon; c++) {
@@ -104,6 +135,30 @@ static hlm_status name_parameters(const hlm_design *d, int ncon,
   }
 cleanup:
   return status;
+}
+
+/* Starting covariance of term t (k > 1): sigma2 L L' at the REML theta,
+ * else its diagonal raised by 5% (away from a singular fit) and the
+ * whole scaled by a factor up to e. */
+static void start_covariance(const hlm_bayes *b, const hlm_fit *f, hlm_rng *r,
+                             int t, double s2, hlm_gibbs *gb)
+{
+  const hlm_reterm *rt = &gb->d->term[t];
+  int k = rt->k;
+  double L[HLM_BAYES_KMAX * HLM_BAYES_KMAX], *S = &gb->sig[gb->koff[t]];
+  hlm_term_factor(rt, f->theta, L);
+  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, k, k, k, s2, L, k, L, k,
+              0.0, S, k);
+  if (b->fixed) {
+    return;
+  }
+  double fac = exp(2.0 * hlm_rng_uniform(r) - 1.0);
+  for (int a = 0; a < k; a++) {
+    S[a + k * a] += 0.05 * S[a + k * a] + 1e-3 * s2;
+  }
+  for (int a = 0; a < k * k; a++) {
+    S[a] *= fac;
+  }
 }
 
 /* Starting variances of chain c: the REML estimates (held with
@@ -117,6 +172,10 @@ static void start_values(const hlm_bayes *b, const hlm_fit *f, uint64_t chain,
   hlm_rng_init(&r, b->seed, chain, STREAM_START, 0);
   gb->sigma2 = s2;
   for (int t = 0; t < gb->nt; t++) {
+    if (gb->d->term[t].k > 1) {
+      start_covariance(b, f, &r, t, s2, gb);
+      continue;
+    }
     double th = f->theta[gb->d->term[t].theta_off];
     gb->tau2[t] = th * th * s2;
     if (!b->fixed) {
@@ -130,20 +189,50 @@ static void start_values(const hlm_bayes *b, const hlm_fit *f, uint64_t chain,
   }
 }
 
+/* v (nvc + 1 + ncor) := the current components in the order of
+ * b->vc_name. */
+static void current_components(const hlm_bayes *b, const hlm_gibbs *gb,
+                               double *v)
+{
+  int i = 0, c = b->nvc + 1;
+  for (int t = 0; t < b->nt; t++) {
+    const hlm_reterm *rt = &gb->d->term[t];
+    const double *S = &gb->sig[gb->koff[t]];
+    for (int a = 0; a < rt->k; a++) {
+      v[i++] = rt->k > 1 ? S[a + rt->k * a] : gb->tau2[t];
+      for (int e = a + 1; e < rt->k; e++) {
+        v[c++] = S[a + rt->k * e];
+      }
+    }
+  }
+  v[i] = gb->sigma2;
+}
+
 /* Record draw k of chain c. */
 static void record(hlm_bayes *b, const hlm_gibbs *gb, int ncon, const double *L,
                    int c, int64_t k)
 {
   int64_t tot = (int64_t)b->chains * b->nkeep, at = c * b->nkeep + k;
-  int p = b->p, nt = b->nt, nres = b->known_sd ? 0 : 1, i = 0;
+  int p = b->p, nres = b->known_sd ? 0 : 1, i = 0;
   const double *gbeta = gb->g + gb->m->qg, *b0 = gb->m->b0;
+  double *var = b->held; /* work space: the current components */
   for (int j = 0; j < p; j++) {
     b->draws[i++ * tot + at] = b0[j] + gbeta[j];
   }
+  current_components(b, gb, var);
   for (int s = 0; s < 2 && !b->fixed; s++) {
-    for (int t = 0; t < nt + nres; t++) {
-      double v = t < nt ? gb->tau2[t] : gb->sigma2;
-      b->draws[i++ * tot + at] = s ? sqrt(v) : v;
+    for (int t = 0; t < b->nvc + nres; t++) {
+      b->draws[i++ * tot + at] = s ? sqrt(var[t]) : var[t];
+    }
+  }
+  for (int t = 0; t < b->nt && !b->fixed; t++) {
+    const hlm_reterm *rt = &gb->d->term[t];
+    const double *S = &gb->sig[gb->koff[t]];
+    for (int a = 0; a < rt->k; a++) {
+      for (int e = a + 1; e < rt->k; e++) {
+        b->draws[i++ * tot + at] =
+            S[a + rt->k * e] / sqrt(S[a + rt->k * a] * S[e + rt->k * e]);
+      }
     }
   }
   for (int cc = 0; cc < ncon; cc++) {
@@ -198,7 +287,7 @@ static hlm_status sample(MPI_Comm comm, const hlm_design *d, const hlm_fit *f,
   gb->fixed = b->fixed;
   b->draws = malloc((size_t)b->npar * (size_t)tot * sizeof *b->draws);
   b->stat = calloc((size_t)b->npar, sizeof *b->stat);
-  b->held = calloc((size_t)b->nt + 1, sizeof *b->held);
+  b->held = calloc((size_t)(b->nvc + 1 + b->ncor), sizeof *b->held);
   HLM_TRY(hlm_comm_agree(comm,
                          b->draws && b->stat && b->held
                              ? HLM_OK
@@ -209,10 +298,7 @@ static hlm_status sample(MPI_Comm comm, const hlm_design *d, const hlm_fit *f,
   for (int c = 0; c < b->chains; c++) {
     HLM_TRY(run_chain(comm, b, f, gb, ncon, L, c));
   }
-  for (int t = 0; t < b->nt; t++) {
-    b->held[t] = gb->tau2[t];
-  }
-  b->held[b->nt] = gb->sigma2;
+  current_components(b, gb, b->held);
   b->seconds = MPI_Wtime() - t0;
   for (int i = 0; i < b->npar && status == HLM_OK; i++) {
     status =
@@ -264,7 +350,7 @@ void hlm_bayes_destroy(hlm_bayes **bp)
   }
   hlm_bayes *b = *bp;
   free_strings(b->name, b->npar);
-  free_strings(b->vc_name, b->nt + 1);
+  free_strings(b->vc_name, b->nvc + 1 + b->ncor);
   free_strings(b->re_group, b->nre);
   free_strings(b->re_effect, b->nre);
   free_strings(b->re_label, b->nre);

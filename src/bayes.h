@@ -6,7 +6,8 @@
  *   bayes_draw.c     one Gibbs iteration (global block, clusters, variances)
  *   bayes_diag.c     split R-hat, effective sample size, quantiles
  *   bayes_output.c   printed and JSON summaries
- *   bayes_ranef.c    posterior means and SDs of the random effects */
+ *   bayes_ranef.c    posterior means and SDs of the random effects
+ *   bayes_iw.c       the inverse-Wishart prior of correlated effects */
 #ifndef HLM_BAYES_H
 #define HLM_BAYES_H
 
@@ -18,6 +19,10 @@
 #include "hlm/fit.h"
 #include "hlm/infer.h"
 #include "mme_internal.h"
+#include "rng.h"
+
+/* Most correlated effects per term the sampler takes. */
+#define HLM_BAYES_KMAX 16
 
 /* beta ~ N(mean, B) with precision prec = B^-1 (p x p, column-major;
  * zero rows and columns for flat effects), var the diagonal of B (0:
@@ -32,6 +37,9 @@ typedef struct hlm_bayes_prior {
    * half-t(sd_df, sd_scale) on each SD (half-Cauchy: sd_df = 1) */
   int sd_family;
   double sd_scale, sd_df;
+  /* terms of k > 1 correlated effects: Sigma ~ IW(iw_df, iw_scale I);
+   * iw_df 0: k + 1 (bayes_iw.c) */
+  double iw_df, iw_scale;
 } hlm_bayes_prior;
 
 /* Local.  The prior from cfg's [bayes.prior] against design d
@@ -39,6 +47,21 @@ typedef struct hlm_bayes_prior {
 hlm_status hlm_bayes_read_prior(const hlm_config *cfg, const hlm_design *d,
                                 hlm_bayes_prior *pr, int *flat);
 void hlm_bayes_free_prior(hlm_bayes_prior *pr);
+
+/* Local.  The degrees of freedom of the inverse-Wishart prior of a term
+ * of k effects (bayes_iw.c). */
+double hlm_bayes_wishart_df(const hlm_bayes_prior *pr, int k);
+/* Local.  Refuse wishart_df <= k - 1, and correlated terms the sampler
+ * does not take (crossed, k > HLM_BAYES_KMAX). */
+hlm_status hlm_bayes_check_wishart(const hlm_config *cfg, const hlm_design *d,
+                                   const hlm_bayes_prior *pr);
+/* Local.  Sigma (k x k) ~ IW(nu, Psi) by Bartlett's decomposition from
+ * r; Psi is overwritten by its Cholesky factor. */
+hlm_status hlm_bayes_draw_iw(hlm_rng *r, int k, double nu, double *Psi,
+                             double *Sigma);
+/* Local.  theta (k (k + 1) / 2, lme4's order) := chol(Sigma) / sigma. */
+hlm_status hlm_bayes_iw_theta(int k, const double *Sigma, double sigma2,
+                              double *theta);
 
 /* The sampler's state and work space (bayes_draw.c). */
 typedef struct hlm_gibbs {
@@ -50,15 +73,20 @@ typedef struct hlm_gibbs {
   int p, G, nt;
   int fixed;     /* variances held */
   int known_sd;  /* sigma2 = 1 */
-  double *theta; /* nt: sqrt(tau2 / sigma2) */
-  double *tau2;  /* nt: variance components */
+  double *theta; /* ntheta: sqrt(tau2 / sigma2), or chol(Sigma) / sigma */
+  double *tau2;  /* nt: variance components of scalar terms */
+  double *sig;   /* k x k covariance Sigma of each term at koff[t] */
+  int *koff;     /* nt: offsets into sig (sum of k^2) */
+  int *soff;     /* nt: first sum of u_a u_b (a >= b) of each term in acc */
+  int ns;        /* sums of u_a u_b over the terms: sum of k (k + 1) / 2 */
   double *aux;   /* nt: half-t auxiliaries a_r (bayes_draw.c) */
   double bug;    /* test hook HLM_TEST_PLANT_BUG: added to the shape of
                     each inverse-gamma variance draw (0 unless set) */
   double sigma2;
   double *S, *g, *z, *ug; /* G x G, G, max(G, qmax), qg */
   double *ucur;           /* every local effect, cluster by cluster */
-  double *acc; /* nt + 2 double-double sums: sum u^2 by term, RSS, fails */
+  double *acc; /* ns + 2 double-double sums: sum u_a u_b by term, RSS,
+                  fails */
   /* running sums of every local effect over the kept draws (bayes_ranef.c) */
   double *rsum, *rsq; /* total local q, cluster by cluster */
   int64_t *roff;      /* ncl: offset of each cluster in rsum */
@@ -77,8 +105,8 @@ void hlm_gibbs_destroy(hlm_gibbs **gb);
  * gb->fixed) the variances.  Leaves beta - b0 in gb->g[qg..]. */
 hlm_status hlm_gibbs_step(hlm_gibbs *gb, uint64_t chain, uint64_t iter);
 
-/* Local.  theta from tau2 and sigma2. */
-void hlm_gibbs_set_theta(hlm_gibbs *gb);
+/* Local.  theta from tau2 (sig) and sigma2. */
+hlm_status hlm_gibbs_set_theta(hlm_gibbs *gb);
 
 /* Local.  Add the current effects to the running sums. */
 void hlm_gibbs_accumulate(hlm_gibbs *gb);
@@ -105,11 +133,14 @@ typedef struct hlm_bayes {
   uint64_t seed;
   int fixed, known_sd, flat;
   int p, nt, npar;
+  int nvc, ncor;        /* effects' variances (all terms), correlations */
   char **name;          /* npar parameter names */
   double *draws;        /* npar x (chains * nkeep), parameter-major */
   hlm_bayes_stat *stat; /* npar */
-  double *held;         /* nt + 1: the variances held (fixed) */
-  char **vc_name;       /* nt + 1 */
+  /* held (fixed_variances) under vc_name: nvc variances, the residual
+   * variance, ncor covariances ("cov(Subject (Intercept),Days)") */
+  double *held;   /* nvc + 1 + ncor */
+  char **vc_name; /* nvc + 1 + ncor */
   hlm_bayes_prior prior;
   double seconds;
   /* random effects (rank 0): labels, posterior mean and SD */

@@ -10,8 +10,10 @@
  * the cluster lives (hlm_mme_cluster_draw); u = theta v.  Then
  *   tau2_r | u ~ IG(a + n_r / 2, b + sum u_r^2 / 2)
  *   sigma2 | .. ~ IG(a_e + N / 2, b_e + sum w_i e_i^2 / 2)
- * from sums reduced over ranks in double-double.  Random numbers: stream
- * 0 for the global block, 1 + the cluster's global position for a
+ * from sums reduced over ranks in double-double; a term of k > 1
+ * correlated effects draws its covariance from its inverse-Wishart full
+ * conditional (bayes_iw.c) from the reduced sums of u_l u_l'.  Random numbers:
+ * stream 0 for the global block, 1 + the cluster's global position for a
  * cluster, UINT64_MAX for the variances; all at counter (iteration). */
 #include <cblas.h>
 #include <lapacke.h>
@@ -43,9 +45,20 @@ hlm_status hlm_gibbs_create(MPI_Comm comm, hlm_mme *m,
   gb->nt = d->nterms;
   gb->known_sd = d->known_sd;
   size_t G = (size_t)m->G, q = (size_t)m->qmax;
-  HLM_ALLOC(gb->theta, gb->nt);
+  HLM_ALLOC(gb->theta, d->ntheta);
   HLM_ALLOC(gb->tau2, gb->nt);
   HLM_ALLOC(gb->aux, gb->nt);
+  HLM_ALLOC(gb->koff, gb->nt);
+  HLM_ALLOC(gb->soff, gb->nt);
+  int nk = 0;
+  for (int t = 0; t < gb->nt; t++) {
+    int k = d->term[t].k;
+    gb->koff[t] = nk;
+    gb->soff[t] = gb->ns;
+    nk += k * k;
+    gb->ns += k * (k + 1) / 2;
+  }
+  HLM_ALLOC(gb->sig, nk);
   /* test hook (docs/bayes.md, "Calibration"): a planted bug */
   const char *bug = getenv("HLM_TEST_PLANT_BUG");
   gb->bug = bug != NULL ? strtod(bug, NULL) : 0.0;
@@ -53,7 +66,7 @@ hlm_status hlm_gibbs_create(MPI_Comm comm, hlm_mme *m,
   HLM_ALLOC(gb->g, G);
   HLM_ALLOC(gb->z, G > q ? G : q);
   HLM_ALLOC(gb->ug, m->qg);
-  HLM_ALLOC(gb->acc, 2 * ((size_t)gb->nt + 2));
+  HLM_ALLOC(gb->acc, 2 * ((size_t)gb->ns + 2));
   HLM_ALLOC(gb->roff, d->ncl);
   int64_t tot = 0;
   for (int64_t j = 0; j < d->ncl; j++) {
@@ -81,6 +94,9 @@ void hlm_gibbs_destroy(hlm_gibbs **gp)
   free(gb->theta);
   free(gb->tau2);
   free(gb->aux);
+  free(gb->koff);
+  free(gb->soff);
+  free(gb->sig);
   free(gb->S);
   free(gb->g);
   free(gb->z);
@@ -130,7 +146,7 @@ static hlm_status draw_global(hlm_gibbs *gb, uint64_t chain, uint64_t iter)
   for (int r2 = 0; r2 < gb->nt; r2++) {
     const hlm_reterm *rt = &gb->d->term[r2];
     for (int64_t l = 0; rt->global && l < rt->nlevels; l++) {
-      gb->ug[rt->gfirst + l] = gb->theta[r2] * gb->g[rt->gfirst + l];
+      gb->ug[rt->gfirst + l] = gb->theta[rt->theta_off] * gb->g[rt->gfirst + l];
     }
   }
 cleanup:
@@ -146,11 +162,13 @@ static double cluster_rss(const hlm_gibbs *gb, const hlm_dcluster *c,
   double rss = 0.0;
   for (int64_t i = c->start; i < c->start + c->n; i++) {
     double e = d->y[i] - cblas_ddot(p, &d->X[i * p], 1, beta, 1);
-    for (int r = 0; r < nt; r++) {
+    for (int r = 0, zc = 0; r < nt; zc += d->term[r++].k) {
       const hlm_reterm *rt = &d->term[r];
-      int32_t l = d->zlev[i * nt + r];
-      double z = d->zval[i * d->zwidth + r];
-      e -= z * (rt->global ? gb->ug[rt->gfirst + l] : u[c->zoff[r] + l]);
+      int k = rt->k;
+      int64_t l = d->zlev[i * nt + r];
+      const double *ul =
+          rt->global ? &gb->ug[rt->gfirst + l * k] : &u[c->zoff[r] + l * k];
+      e -= cblas_ddot(k, &d->zval[i * d->zwidth + zc], 1, ul, 1);
     }
     rss += e * e;
   }
@@ -178,12 +196,18 @@ static hlm_status draw_clusters(hlm_gibbs *gb, uint64_t chain, uint64_t iter,
     }
     HLM_TRY(hlm_mme_cluster_draw(gb->m, j, gb->theta, gb->g, sigma, gb->z, u));
     for (int t = 0; t < gb->nt; t++) {
+      int k = d->term[t].k;
       for (int l = 0; l < c->nlev[t]; l++) {
-        double x = u[c->zoff[t] + l];
-        hlm_dd_add(&gb->acc[2 * t], x * x);
+        const double *ul = &u[c->zoff[t] + l * k];
+        double *a = &gb->acc[2 * gb->soff[t]];
+        for (int e = 0; e < k; e++) {
+          for (int f = e; f < k; f++, a += 2) {
+            hlm_dd_add(a, ul[e] * ul[f]);
+          }
+        }
       }
     }
-    hlm_dd_add(&gb->acc[2 * gb->nt], cluster_rss(gb, c, u, beta));
+    hlm_dd_add(&gb->acc[2 * gb->ns], cluster_rss(gb, c, u, beta));
   }
 cleanup:
   return status;
@@ -204,16 +228,39 @@ static void draw_half_t(hlm_gibbs *gb, hlm_rng *r, int t, double ss,
                 hlm_rng_gamma(r, 0.5 * (nu + (double)nlev));
 }
 
-/* Replicated: the variances from the reduced sums. */
-static void draw_variances(hlm_gibbs *gb, uint64_t chain, uint64_t iter)
+/* Replicated: Sigma of term t (k > 1) from its inverse-Wishart full
+ * conditional IW(nu + m, s I + sum_l u_l u_l'). */
+static hlm_status draw_covariance(hlm_gibbs *gb, hlm_rng *r, int t)
 {
+  const hlm_reterm *rt = &gb->d->term[t];
+  int k = rt->k;
+  double Psi[HLM_BAYES_KMAX * HLM_BAYES_KMAX];
+  const double *a = &gb->acc[2 * gb->soff[t]];
+  for (int e = 0; e < k; e++) {
+    for (int f = e; f < k; f++, a += 2) {
+      double x = hlm_dd_value(a) + (e == f ? gb->prior->iw_scale : 0.0);
+      Psi[f + k * e] = Psi[e + k * f] = x;
+    }
+  }
+  double nu = hlm_bayes_wishart_df(gb->prior, k) + (double)rt->nlevels;
+  return hlm_bayes_draw_iw(r, k, nu, Psi, &gb->sig[gb->koff[t]]);
+}
+
+/* Replicated: the variances from the reduced sums. */
+static hlm_status draw_variances(hlm_gibbs *gb, uint64_t chain, uint64_t iter)
+{
+  hlm_status status = HLM_OK;
   const hlm_design *d = gb->d;
   const hlm_bayes_prior *pr = gb->prior;
   hlm_rng r;
   hlm_rng_init(&r, gb->seed, chain, STREAM_VARIANCES, iter);
   for (int t = 0; t < gb->nt; t++) {
     const hlm_reterm *rt = &d->term[t];
-    double ss = hlm_dd_value(&gb->acc[2 * t]);
+    if (rt->k > 1) {
+      HLM_TRY(draw_covariance(gb, &r, t));
+      continue;
+    }
+    double ss = hlm_dd_value(&gb->acc[2 * gb->soff[t]]);
     for (int64_t l = 0; rt->global && l < rt->nlevels; l++) {
       ss += gb->ug[rt->gfirst + l] * gb->ug[rt->gfirst + l];
     }
@@ -225,38 +272,49 @@ static void draw_variances(hlm_gibbs *gb, uint64_t chain, uint64_t iter)
     }
   }
   if (!gb->known_sd) {
-    double rss = hlm_dd_value(&gb->acc[2 * gb->nt]);
+    double rss = hlm_dd_value(&gb->acc[2 * gb->ns]);
     double shape = pr->rshape + 0.5 * (double)d->nglobal;
     gb->sigma2 = (pr->rscale + 0.5 * rss) / hlm_rng_gamma(&r, shape);
   }
+cleanup:
+  return status;
 }
 
-void hlm_gibbs_set_theta(hlm_gibbs *gb)
+hlm_status hlm_gibbs_set_theta(hlm_gibbs *gb)
 {
+  hlm_status status = HLM_OK;
   for (int t = 0; t < gb->nt; t++) {
-    gb->theta[t] = sqrt(gb->tau2[t] / gb->sigma2);
+    const hlm_reterm *rt = &gb->d->term[t];
+    if (rt->k > 1) {
+      HLM_TRY(hlm_bayes_iw_theta(rt->k, &gb->sig[gb->koff[t]], gb->sigma2,
+                                 &gb->theta[rt->theta_off]));
+    } else {
+      gb->theta[rt->theta_off] = sqrt(gb->tau2[t] / gb->sigma2);
+    }
   }
+cleanup:
+  return status;
 }
 
 hlm_status hlm_gibbs_step(hlm_gibbs *gb, uint64_t chain, uint64_t iter)
 {
   hlm_status status = HLM_OK, local = HLM_OK;
   double *beta = NULL;
-  hlm_gibbs_set_theta(gb);
+  HLM_TRY(hlm_gibbs_set_theta(gb));
   HLM_TRY(hlm_mme_form_system(gb->m, gb->theta));
   HLM_TRY(draw_global(gb, chain, iter));
-  memset(gb->acc, 0, 2 * ((size_t)gb->nt + 2) * sizeof *gb->acc);
+  memset(gb->acc, 0, 2 * ((size_t)gb->ns + 2) * sizeof *gb->acc);
   beta = malloc((size_t)gb->p * sizeof *beta);
   local = beta ? draw_clusters(gb, chain, iter, beta)
                : HLM_ERROR(HLM_ERR_NOMEM, "out of memory in the sampler");
   /* the sums and, in the last pair, the ranks that failed: one reduction */
-  gb->acc[2 * (gb->nt + 1)] = local != HLM_OK;
-  HLM_TRY(hlm_dd_allreduce(gb->comm, gb->acc, gb->nt + 2));
+  gb->acc[2 * (gb->ns + 1)] = local != HLM_OK;
+  HLM_TRY(hlm_dd_allreduce(gb->comm, gb->acc, gb->ns + 2));
   HLM_TRY(local);
-  HLM_CHECK(hlm_dd_value(&gb->acc[2 * (gb->nt + 1)]) == 0, HLM_ERR_OTHER_RANK,
+  HLM_CHECK(hlm_dd_value(&gb->acc[2 * (gb->ns + 1)]) == 0, HLM_ERR_OTHER_RANK,
             "another rank failed to draw its random effects");
   if (!gb->fixed) {
-    draw_variances(gb, chain, iter);
+    HLM_TRY(draw_variances(gb, chain, iter));
   }
 cleanup:
   free(beta);

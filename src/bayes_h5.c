@@ -174,8 +174,8 @@ static hlm_status write_bayes(hid_t f, const hlm_bayes *b)
                       8));
   if (b->fixed) {
     HLM_TRY(put_strings(g, "held_names", (const char *const *)b->vc_name,
-                        b->nt + 1));
-    HLM_TRY(put_doubles(g, "held_variances", b->held, b->nt + 1, 0));
+                        b->nvc + 1 + b->ncor));
+    HLM_TRY(put_doubles(g, "held_variances", b->held, b->nvc + 1 + b->ncor, 0));
   }
   HLM_TRY(
       put_strings(g, "ranef_group", (const char *const *)b->re_group, b->nre));

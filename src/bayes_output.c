@@ -29,8 +29,8 @@ static void print_prior(const hlm_bayes *b, FILE *out)
   if (b->fixed) {
     fprintf(out, "  variances: held at the REML estimates "
                  "([bayes] fixed_variances = true):\n");
-    for (int t = 0; t <= b->nt; t++) {
-      if (t < b->nt || !b->known_sd) {
+    for (int t = 0; t < b->nvc + 1 + b->ncor; t++) {
+      if (t != b->nvc || !b->known_sd) {
         fprintf(out, "    %-24s %.10g\n", b->vc_name[t], b->held[t]);
       }
     }
@@ -43,6 +43,17 @@ static void print_prior(const hlm_bayes *b, FILE *out)
   } else {
     fprintf(out, "  each group SD: half-t(df %g, scale %g)%s\n", pr->sd_df,
             pr->sd_scale, pr->sd_family == 1 ? " (half-Cauchy)" : "");
+  }
+  if (b->ncor > 0 && pr->iw_df > 0) {
+    fprintf(out,
+            "  covariance of each term of k correlated effects: inverse-"
+            "Wishart(df %g, scale %g I)\n",
+            pr->iw_df, pr->iw_scale);
+  } else if (b->ncor > 0) {
+    fprintf(out,
+            "  covariance of each term of k correlated effects: inverse-"
+            "Wishart(df k + 1, scale %g I)\n",
+            pr->iw_scale);
   }
   if (b->known_sd) {
     fprintf(out, "  residual variance: known ([data] known_sd; sigma = 1)\n");
@@ -146,8 +157,8 @@ static json_t *json_ranef(const hlm_bayes *b)
 static json_t *json_held(const hlm_bayes *b)
 {
   json_t *o = json_object();
-  for (int t = 0; t <= b->nt; t++) {
-    if (t < b->nt || !b->known_sd) {
+  for (int t = 0; t < b->nvc + 1 + b->ncor; t++) {
+    if (t != b->nvc || !b->known_sd) {
       json_object_set_new(o, b->vc_name[t], json_real(b->held[t]));
     }
   }

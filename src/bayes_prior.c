@@ -202,6 +202,8 @@ hlm_status hlm_bayes_read_prior(const hlm_config *cfg, const hlm_design *d,
   pr->rshape = cfg->prior_residual_shape;
   pr->rscale = cfg->prior_residual_scale;
   HLM_TRY(read_group_sd(cfg, pr));
+  pr->iw_df = cfg->prior_wishart_df;
+  pr->iw_scale = cfg->prior_wishart_scale;
 cleanup:
   free(B);
   return status;

@@ -9,7 +9,8 @@
 #include "fit_internal.h"
 #include "hlm/comm.h"
 
-/* One rank's entries: (term, mean, sd) triples and NUL-separated labels. */
+/* One rank's entries: (term, effect, mean, sd) quadruples and NUL-separated
+ * labels. */
 typedef struct re_part {
   int64_t n;
   double *val;
@@ -34,14 +35,16 @@ cleanup:
   return status;
 }
 
-static void add_value(re_part *rp, int t, double sum, double sq, int64_t n)
+static void add_value(re_part *rp, int t, int a, double sum, double sq,
+                      int64_t n)
 {
   double mean = sum / (double)n, var = (sq - (double)n * mean * mean);
   var = n > 1 && var > 0 ? var / (double)(n - 1) : 0.0;
-  double *v = &rp->val[3 * rp->n++];
+  double *v = &rp->val[4 * rp->n++];
   v[0] = t;
-  v[1] = mean;
-  v[2] = sqrt(var);
+  v[1] = a;
+  v[2] = mean;
+  v[3] = sqrt(var);
 }
 
 static hlm_status local_entries(const hlm_gibbs *gb, int rank, re_part *rp)
@@ -53,24 +56,29 @@ static hlm_status local_entries(const hlm_gibbs *gb, int rank, re_part *rp)
   for (int64_t j = 0; j < d->ncl; j++) {
     tot += d->cl[j].q;
   }
-  HLM_ALLOC(rp->val, 3 * tot);
+  HLM_ALLOC(rp->val, 4 * tot);
   for (int t = 0; t < d->nterms && rank == 0; t++) {
     const hlm_reterm *rt = &d->term[t];
     for (int64_t l = 0; rt->global && l < rt->nlevels; l++) {
       hlm_design_global_label(d, t, l, buf, sizeof buf);
-      HLM_TRY(add_label(rp, buf));
-      add_value(rp, t, gb->gsum[rt->gfirst + l], gb->gsq[rt->gfirst + l],
-                gb->nsum);
+      for (int a = 0; a < rt->k; a++) {
+        int64_t i = rt->gfirst + l * rt->k + a;
+        HLM_TRY(add_label(rp, buf));
+        add_value(rp, t, a, gb->gsum[i], gb->gsq[i], gb->nsum);
+      }
     }
   }
   for (int64_t j = 0; j < d->ncl; j++) {
     const hlm_dcluster *c = &d->cl[j];
     for (int t = 0; t < d->nterms; t++) {
+      int k = d->term[t].k;
       for (int l = 0; l < c->nlev[t]; l++) {
-        int64_t i = gb->roff[j] + c->zoff[t] + l;
         hlm_design_level_label(d, t, c, l, buf, sizeof buf);
-        HLM_TRY(add_label(rp, buf));
-        add_value(rp, t, gb->rsum[i], gb->rsq[i], gb->nsum);
+        for (int a = 0; a < k; a++) {
+          int64_t i = gb->roff[j] + c->zoff[t] + l * k + a;
+          HLM_TRY(add_label(rp, buf));
+          add_value(rp, t, a, gb->rsum[i], gb->rsq[i], gb->nsum);
+        }
       }
     }
   }
@@ -128,13 +136,13 @@ static hlm_status unpack(const hlm_design *d, const double *val, int64_t n,
   HLM_ALLOC(b->re_sd, n);
   b->nre = n;
   for (int64_t i = 0; i < n; i++) {
-    const hlm_reterm *rt = &d->term[(int)val[3 * i]];
+    const hlm_reterm *rt = &d->term[(int)val[4 * i]];
     HLM_TRY(hlm_fit_strdup(rt->group, &b->re_group[i]));
-    HLM_TRY(hlm_fit_strdup(rt->mm.name[0], &b->re_effect[i]));
+    HLM_TRY(hlm_fit_strdup(rt->mm.name[(int)val[4 * i + 1]], &b->re_effect[i]));
     HLM_TRY(hlm_fit_strdup(lab, &b->re_label[i]));
     lab += strlen(lab) + 1;
-    b->re_mean[i] = val[3 * i + 1];
-    b->re_sd[i] = val[3 * i + 2];
+    b->re_mean[i] = val[4 * i + 2];
+    b->re_sd[i] = val[4 * i + 3];
   }
 cleanup:
   return status;
@@ -152,10 +160,10 @@ hlm_status hlm_bayes_gather_ranef(MPI_Comm comm, const hlm_gibbs *gb,
   HLM_TRY(hlm_comm_agree(comm, local_entries(gb, rank, &rp),
                          "gathering the random effects", NULL));
   HLM_TRY(
-      gather(comm, rp.val, 3 * rp.n, MPI_DOUBLE, sizeof(double), &val, &nval));
+      gather(comm, rp.val, 4 * rp.n, MPI_DOUBLE, sizeof(double), &val, &nval));
   HLM_TRY(gather(comm, rp.lab ? rp.lab : "", (int64_t)rp.nlab, MPI_CHAR, 1,
                  &lab, &nlab));
-  status = rank == 0 ? unpack(gb->d, val, nval / 3, lab, b) : HLM_OK;
+  status = rank == 0 ? unpack(gb->d, val, nval / 4, lab, b) : HLM_OK;
   HLM_TRY(hlm_comm_agree(comm, status, "gathering the random effects", NULL));
 cleanup:
   free(rp.val);

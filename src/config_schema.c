@@ -141,6 +141,13 @@ const hlm_key_spec hlm_keys[] = {
      F(prior_group_sd_scale), "scale A of the half-Cauchy / half-t prior"},
     {"bayes.prior", "group_sd_df", KEY_FLOAT, NULL, NULL, NULL,
      F(prior_group_sd_df), "degrees of freedom of the half-t prior"},
+    {"bayes.prior", "wishart_df", KEY_FLOAT, NULL, NULL, NULL,
+     F(prior_wishart_df),
+     "degrees of freedom nu of the inverse-Wishart prior of correlated "
+     "effects (default k + 1)"},
+    {"bayes.prior", "wishart_scale", KEY_FLOAT, "1", NULL, NULL,
+     F(prior_wishart_scale),
+     "scale s of the inverse-Wishart prior of correlated effects: Psi = s I"},
     /* [survey] (docs/survey.md) */
     {"survey", "weight1", KEY_STRING, NULL, NULL, NULL, F(survey_weight1),
      "level-1 weight column (conditional on the cluster)"},

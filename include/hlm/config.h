@@ -147,6 +147,8 @@ typedef struct hlm_config {
   int prior_group_sd; /* 0 inverse-gamma (on the variance), 1 half-Cauchy,
                          2 half-t (on the SD) */
   double prior_group_sd_scale, prior_group_sd_df; /* 0: not given */
+  double prior_wishart_df;                        /* 0: not given (k + 1) */
+  double prior_wishart_scale; /* Psi = s I of the inverse-Wishart prior */
   /* which keys were given (1) or defaulted (0), by schema index */
   unsigned char *given;
 } hlm_config;

@@ -9,7 +9,9 @@
 # ([data] known_sd: sigma = 1), or "-".  PRIOR: "name=mean:var,..."
 # (the [bayes.prior] of the run, diagonal B), "full:b1,..,bp|B11,..,B1p;
 # ..;Bp1,..,Bpp" (a full B, in the order of the fixed effects) or absent
-# (flat).
+# (flat).  A term of k > 1 correlated effects ((Days | Subject)) has the
+# prior covariance kronecker(I, Sigma) of its effects, Sigma from the held
+# variances ("Subject Days") and covariances ("cov(Subject (Intercept),Days)").
 # Exit status 1 when any |estimate - exact| >= 4 MC SEs or an ESS < 400.
 suppressPackageStartupMessages({library(lme4); library(jsonlite)})
 a <- commandArgs(TRUE)
@@ -24,13 +26,22 @@ lf <- lFormula(form, data = d, control = lmerControl(
   check.nobs.vs.nRE = "ignore"))
 X <- lf$X; Zt <- lf$reTrms$Zt; p <- ncol(X)
 grp <- names(lf$reTrms$flist)[attr(lf$reTrms$flist, "assign")]
-eff <- unlist(lf$reTrms$cnms)
+cnms <- lf$reTrms$cnms
 held <- js$held_variances
-vc <- sapply(seq_along(eff), function(i) held[[paste(grp[i], eff[i])]])
 s2 <- if (is.null(held$Residual)) 1 else held$Residual
 Gp <- lf$reTrms$Gp
 term_of_row <- findInterval(seq_len(nrow(Zt)) - 1, Gp, rightmost.closed = TRUE)
-D <- vc[term_of_row]
+# the prior precision of u, block by block, and each row's effect name
+Dinv <- matrix(0, nrow(Zt), nrow(Zt)); effrow <- character(nrow(Zt))
+for (j in seq_along(cnms)) {
+  e <- cnms[[j]]; k <- length(e); rows <- (Gp[j] + 1):Gp[j + 1]
+  Sg <- diag(sapply(e, function(x) held[[paste(grp[j], x)]]), k)
+  for (a1 in seq_len(k)) for (b1 in seq_len(k)) if (a1 < b1)
+    Sg[a1, b1] <- Sg[b1, a1] <- held[[sprintf("cov(%s %s,%s)", grp[j], e[a1], e[b1])]]
+  Dinv[rows, rows] <- kronecker(diag(length(rows) / k), solve(Sg))
+  effrow[rows] <- rep(e, length(rows) / k)
+}
+D <- rep(0, nrow(Zt))
 pm <- rep(0, p); Pp <- matrix(0, p, p)
 if (length(a) >= 6 && startsWith(a[6], "full:")) {
   mb <- strsplit(substring(a[6], 6), "|", fixed = TRUE)[[1]]
@@ -49,7 +60,7 @@ y <- model.response(lf$fr)
 C <- cbind(X, t(as.matrix(Zt)))
 P <- crossprod(C, w * C) / s2
 P[1:p, 1:p] <- P[1:p, 1:p] + Pp
-P <- P + diag(c(rep(0, p), 1 / D))
+P[-(1:p), -(1:p)] <- P[-(1:p), -(1:p)] + Dinv
 V <- solve(P)
 m <- drop(V %*% (crossprod(C, w * y) / s2 + c(Pp %*% pm, rep(0, length(D)))))
 bm <- function(x, nb = 40) {         # batch-means MC SE of mean(x)
@@ -79,7 +90,7 @@ for (i in 1:p) {
 # independent (each iteration draws (beta, u) exactly given the held
 # variances), so their MC SEs are sd / sqrt(N) and sd / sqrt(2 N).
 re <- js$random_effects
-lab <- paste(grp[term_of_row], eff[term_of_row], rownames(Zt))
+lab <- paste(grp[term_of_row], effrow, rownames(Zt))
 nre <- 0
 for (e in re) {
   k <- match(paste(e$group, e$effect, e$level), lab)

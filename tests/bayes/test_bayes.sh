@@ -285,8 +285,29 @@ EOT
 
 part_errors() {
   local f="Reaction ~ Days + (Days || Subject)"
-  refuse "correlated effects" 2 3 "not implemented yet (issue 12)" \
-    "Reaction ~ Days + (Days | Subject)"
+  # correlated effects fit (test_bayes_iw.sh); their prior's keys checked
+  refuse "wishart_df too small" 2 4 'wishart_df = 0.5: the inverse-Wishart prior of the 2 correlated effects of `Subject` needs wishart_df > 1' \
+    "Reaction ~ Days + (Days | Subject)" "[bayes.prior]
+wishart_df = 0.5"
+  refuse "negative wishart_df" 2 4 'e.toml:7:14: `wishart_df` must be positive' \
+    "Reaction ~ Days + (Days | Subject)" "[bayes.prior]
+wishart_df = -3"
+  refuse "zero wishart_scale" 1 4 '`wishart_scale` must be positive' \
+    "Reaction ~ Days + (Days | Subject)" "[bayes.prior]
+wishart_scale = 0"
+  # correlated effects of a crossed (global) term: not built yet
+  "$HLM" import "$D/crossed/crossed.csv" "$TMP/crossed.h5" > /dev/null
+  cat > "$TMP/e.toml" <<EOT
+[data]
+file = "$TMP/crossed.h5"
+[model]
+formula = "y ~ x + (1 + x | school) + (1 | nbhd)"
+method = "bayes"
+EOT
+  run_ranks 2 "$TMP/e.toml"
+  expect_rcs "crossed correlated effects" "3 3"
+  expect_in "$ERR" 'of `school`, a term not nested in the clusters (crossed), is not implemented yet (issue 12)' \
+    "crossed correlated effects: message"
   refuse "distributed global system" 2 3 "not implemented yet (issue 15)" \
     "$f" "[estimation]
 scalapack_threshold = 0"
