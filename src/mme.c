@@ -744,8 +744,10 @@ cleanup:
   return status;
 }
 
-hlm_status hlm_mme_evaluate(hlm_mme *m, const double *theta, int reml,
-                            hlm_mme_eval *ev)
+/* Collective.  Absorb this rank's clusters at theta and sum the results
+ * over the ranks; a failure on any rank fails every rank (the flag travels
+ * in the same reduction). */
+static hlm_status absorb_reduce(hlm_mme *m, const double *theta)
 {
   hlm_status status = HLM_OK, local = HLM_OK;
   double *fail = &m->red[2 * (m->nred - 1)];
@@ -756,6 +758,15 @@ hlm_status hlm_mme_evaluate(hlm_mme *m, const double *theta, int reml,
   HLM_TRY(local);
   HLM_CHECK(fail[0] == 0, HLM_ERR_OTHER_RANK,
             "another rank failed to absorb its clusters at this theta");
+cleanup:
+  return status;
+}
+
+hlm_status hlm_mme_evaluate(hlm_mme *m, const double *theta, int reml,
+                            hlm_mme_eval *ev)
+{
+  hlm_status status = HLM_OK;
+  HLM_TRY(absorb_reduce(m, theta));
   HLM_TRY(solve_global(m, theta, reml, ev));
   free(m->Svi);
   m->Svi = NULL;
@@ -950,8 +961,7 @@ cleanup:
 
 hlm_status hlm_mme_form_system(hlm_mme *m, const double *theta)
 {
-  hlm_status status = HLM_OK, local = HLM_OK;
-  double *fail = &m->red[2 * (m->nred - 1)];
+  hlm_status status = HLM_OK;
   /* m->distributed is the same on every rank (G and the threshold are) */
   HLM_CHECK(!m->distributed, HLM_ERR_NOT_IMPLEMENTED,
             "method = \"bayes\" with a distributed global system (dim S = "
@@ -959,13 +969,7 @@ hlm_status hlm_mme_form_system(hlm_mme *m, const double *theta)
             "yet (issue 15); raise scalapack_threshold to at least %d (the "
             "replicated path takes up to 4000 unknowns)",
             m->G, m->G);
-  local = absorb_all(m, theta);
-  fail[0] = local != HLM_OK;
-  fail[1] = 0.0;
-  HLM_TRY(dd_allreduce(m, m->red, m->nred));
-  HLM_TRY(local);
-  HLM_CHECK(fail[0] == 0, HLM_ERR_OTHER_RANK,
-            "another rank failed to absorb its clusters at this theta");
+  HLM_TRY(absorb_reduce(m, theta));
   form_S(m, theta);
   hlm_watchdog_touch(); /* progress: one per Gibbs iteration (issue 17) */
 cleanup:
