@@ -13,57 +13,6 @@
 #include "hdf5_util.h"
 #include "hlm/version.h"
 
-static hid_t string_type(size_t len)
-{
-  hid_t t = H5Tcopy(H5T_C_S1);
-  if (t >= 0 && (H5Tset_size(t, len > 0 ? len : 1) < 0 ||
-                 H5Tset_strpad(t, H5T_STR_NULLTERM) < 0 ||
-                 H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
-    H5Tclose(t);
-    t = H5I_INVALID_HID;
-  }
-  return t;
-}
-
-static hlm_status attr_string(hid_t obj, const char *name, const char *v)
-{
-  hlm_status status = HLM_OK;
-  hid_t t = H5I_INVALID_HID, sp = H5I_INVALID_HID, a = H5I_INVALID_HID;
-  H5_CHECK(t = string_type(strlen(v) + 1),
-           "cannot create the string type of %s", name);
-  H5_CHECK(sp = H5Screate(H5S_SCALAR), "cannot create the dataspace of %s",
-           name);
-  H5_CHECK(a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT),
-           "cannot create the attribute %s", name);
-  H5_CHECK(H5Awrite(a, t, v), "cannot write the attribute %s", name);
-cleanup:
-  if (a >= 0)
-    H5Aclose(a);
-  if (sp >= 0)
-    H5Sclose(sp);
-  if (t >= 0)
-    H5Tclose(t);
-  return status;
-}
-
-static hlm_status attr_int(hid_t obj, const char *name, int64_t v)
-{
-  hlm_status status = HLM_OK;
-  hid_t sp = H5I_INVALID_HID, a = H5I_INVALID_HID;
-  H5_CHECK(sp = H5Screate(H5S_SCALAR), "cannot create the dataspace of %s",
-           name);
-  H5_CHECK(
-      a = H5Acreate2(obj, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT),
-      "cannot create the attribute %s", name);
-  H5_CHECK(H5Awrite(a, H5T_NATIVE_INT64, &v), "cannot write %s", name);
-cleanup:
-  if (a >= 0)
-    H5Aclose(a);
-  if (sp >= 0)
-    H5Sclose(sp);
-  return status;
-}
-
 /* A float64 dataset of rows x cols (cols 0: a vector). */
 static hlm_status put_doubles(hid_t loc, const char *name, const double *x,
                               int64_t rows, int64_t cols)
@@ -105,7 +54,8 @@ static hlm_status put_strings(hid_t loc, const char *name, const char *const *s,
   for (int64_t i = 0; i < n; i++) {
     memcpy(buf + (size_t)i * len, s[i], strlen(s[i]));
   }
-  H5_CHECK(t = string_type(len), "cannot create the string type of %s", name);
+  H5_CHECK(t = hlm_hdf5_string_type(len), "cannot create the string type of %s",
+           name);
   H5_CHECK(sp = H5Screate_simple(1, dims, NULL),
            "cannot create the dataspace of %s", name);
   H5_CHECK(
@@ -130,21 +80,21 @@ static hlm_status write_root(hid_t f, const hlm_config *cfg, const char *text,
                              const hlm_bayes *b)
 {
   hlm_status status = HLM_OK;
-  HLM_TRY(attr_string(f, "format", "hlm-mpi results"));
-  HLM_TRY(attr_string(f, "program", "hlm-mpi"));
-  HLM_TRY(attr_string(f, "version", HLM_VERSION_STRING));
-  HLM_TRY(attr_string(f, "formula", cfg->formula));
-  HLM_TRY(attr_string(f, "method", "bayes"));
-  HLM_TRY(attr_string(f, "config_path", cfg->path));
-  HLM_TRY(attr_string(f, "config", text ? text : ""));
-  HLM_TRY(attr_string(f, "data_file", cfg->data_file));
-  HLM_TRY(attr_int(f, "chains", b->chains));
-  HLM_TRY(attr_int(f, "iterations", b->iterations));
-  HLM_TRY(attr_int(f, "warmup", b->warmup));
-  HLM_TRY(attr_int(f, "thin", b->thin));
-  HLM_TRY(attr_int(f, "draws_per_chain", b->nkeep));
-  HLM_TRY(attr_int(f, "seed", (int64_t)b->seed));
-  HLM_TRY(attr_int(f, "fixed_variances", b->fixed));
+  HLM_TRY(hlm_hdf5_attr_string(f, "format", "hlm-mpi results"));
+  HLM_TRY(hlm_hdf5_attr_string(f, "program", "hlm-mpi"));
+  HLM_TRY(hlm_hdf5_attr_string(f, "version", HLM_VERSION_STRING));
+  HLM_TRY(hlm_hdf5_attr_string(f, "formula", cfg->formula));
+  HLM_TRY(hlm_hdf5_attr_string(f, "method", "bayes"));
+  HLM_TRY(hlm_hdf5_attr_string(f, "config_path", cfg->path));
+  HLM_TRY(hlm_hdf5_attr_string(f, "config", text ? text : ""));
+  HLM_TRY(hlm_hdf5_attr_string(f, "data_file", cfg->data_file));
+  HLM_TRY(hlm_hdf5_attr_int(f, "chains", b->chains));
+  HLM_TRY(hlm_hdf5_attr_int(f, "iterations", b->iterations));
+  HLM_TRY(hlm_hdf5_attr_int(f, "warmup", b->warmup));
+  HLM_TRY(hlm_hdf5_attr_int(f, "thin", b->thin));
+  HLM_TRY(hlm_hdf5_attr_int(f, "draws_per_chain", b->nkeep));
+  HLM_TRY(hlm_hdf5_attr_int(f, "seed", (int64_t)b->seed));
+  HLM_TRY(hlm_hdf5_attr_int(f, "fixed_variances", b->fixed));
 cleanup:
   return status;
 }

@@ -380,3 +380,58 @@ cleanup:
   }
   return status;
 }
+
+hid_t hlm_hdf5_string_type(size_t len)
+{
+  hid_t t = H5Tcopy(H5T_C_S1);
+  if (t >= 0 && (H5Tset_size(t, len > 0 ? len : 1) < 0 ||
+                 H5Tset_strpad(t, H5T_STR_NULLTERM) < 0 ||
+                 H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
+    H5Tclose(t);
+    t = H5I_INVALID_HID;
+  }
+  return t;
+}
+
+static hlm_status attr_put(hid_t obj, const char *name, hid_t ft, hid_t mt,
+                           const void *v)
+{
+  hlm_status status = HLM_OK;
+  hid_t sp = H5I_INVALID_HID, a = H5I_INVALID_HID;
+  H5_CHECK(sp = H5Screate(H5S_SCALAR), "cannot make a dataspace");
+  H5_CHECK(a = H5Acreate2(obj, name, ft, sp, H5P_DEFAULT, H5P_DEFAULT),
+           "cannot create the attribute %s", name);
+  H5_CHECK(H5Awrite(a, mt, v), "cannot write the attribute %s", name);
+cleanup:
+  if (a >= 0) {
+    H5Aclose(a);
+  }
+  if (sp >= 0) {
+    H5Sclose(sp);
+  }
+  return status;
+}
+
+hlm_status hlm_hdf5_attr_string(hid_t obj, const char *name, const char *v)
+{
+  hlm_status status = HLM_OK;
+  hid_t t = H5I_INVALID_HID;
+  H5_CHECK(t = hlm_hdf5_string_type(strlen(v) + 1),
+           "cannot make a string type");
+  HLM_TRY(attr_put(obj, name, t, t, v));
+cleanup:
+  if (t >= 0) {
+    H5Tclose(t);
+  }
+  return status;
+}
+
+hlm_status hlm_hdf5_attr_int(hid_t obj, const char *name, int64_t v)
+{
+  return attr_put(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
+}
+
+hlm_status hlm_hdf5_attr_double(hid_t obj, const char *name, double v)
+{
+  return attr_put(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
+}

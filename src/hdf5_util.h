@@ -69,4 +69,14 @@ hlm_status hlm_hdf5_read_strings(hid_t dset, hid_t ftype, int64_t start,
 hlm_status hlm_hdf5_dataset_length(const char *path, const char *group,
                                    const char *name, int64_t *n);
 
+/* Fixed-length UTF-8 strings of len bytes (at least 1), NUL-terminated;
+ * H5I_INVALID_HID on failure.  The caller closes it. */
+hid_t hlm_hdf5_string_type(size_t len);
+
+/* Scalar attributes of obj, written by this process: a string (stored as
+ * fixed-length UTF-8), a 64-bit integer, a double. */
+hlm_status hlm_hdf5_attr_string(hid_t obj, const char *name, const char *v);
+hlm_status hlm_hdf5_attr_int(hid_t obj, const char *name, int64_t v);
+hlm_status hlm_hdf5_attr_double(hid_t obj, const char *name, double v);
+
 #endif /* HLM_HDF5_UTIL_H */

@@ -237,19 +237,6 @@ static void close_id(hid_t id, herr_t (*fn)(hid_t))
   }
 }
 
-/* Fixed-length UTF-8 strings of len bytes, NUL-terminated. */
-static hid_t string_type(size_t len)
-{
-  hid_t t = H5Tcopy(H5T_C_S1);
-  if (t >= 0 &&
-      (H5Tset_size(t, len) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0 ||
-       H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
-    H5Tclose(t);
-    t = H5I_INVALID_HID;
-  }
-  return t;
-}
-
 /* Create dataset `name` in loc (nd = 0: scalar; else nd <= 2 dims) of file
  * type ft, and write the rows [off, off + cnt) of its first dimension from
  * buf (memory type mt); cnt may be 0.  dcpl may be H5P_DEFAULT. */
@@ -354,49 +341,12 @@ static hlm_status put_strings(const writer *w, hid_t loc, const char *name,
   hid_t t = H5I_INVALID_HID;
   hsize_t dims[1] = {(hsize_t)n};
   HLM_TRY(pack_strings(s, n, &len, &buf));
-  H5_CHECK(t = string_type(len), "cannot make a string type");
+  H5_CHECK(t = hlm_hdf5_string_type(len), "cannot make a string type");
   HLM_TRY(put_root(w, loc, name, t, t, 1, dims, buf));
 cleanup:
   close_id(t, H5Tclose);
   free(buf);
   return status;
-}
-
-/* Attributes: every rank writes the same value. */
-static hlm_status attr_put(hid_t obj, const char *name, hid_t ft, hid_t mt,
-                           const void *v)
-{
-  hlm_status status = HLM_OK;
-  hid_t sp = H5I_INVALID_HID, a = H5I_INVALID_HID;
-  H5_CHECK(sp = H5Screate(H5S_SCALAR), "cannot make a dataspace");
-  H5_CHECK(a = H5Acreate2(obj, name, ft, sp, H5P_DEFAULT, H5P_DEFAULT),
-           "cannot create the attribute %s", name);
-  H5_CHECK(H5Awrite(a, mt, v), "cannot write the attribute %s", name);
-cleanup:
-  close_id(a, H5Aclose);
-  close_id(sp, H5Sclose);
-  return status;
-}
-
-static hlm_status attr_string(hid_t obj, const char *name, const char *v)
-{
-  hlm_status status = HLM_OK;
-  hid_t t = H5I_INVALID_HID;
-  H5_CHECK(t = string_type(strlen(v) + 1), "cannot make a string type");
-  HLM_TRY(attr_put(obj, name, t, t, v));
-cleanup:
-  close_id(t, H5Tclose);
-  return status;
-}
-
-static hlm_status attr_int(hid_t obj, const char *name, int64_t v)
-{
-  return attr_put(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
-}
-
-static hlm_status attr_double(hid_t obj, const char *name, double v)
-{
-  return attr_put(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
 }
 
 static hlm_status group_create(hid_t loc, const char *name, hid_t *g)
@@ -422,19 +372,20 @@ static hlm_status write_root_attrs(const writer *w, const hlm_results_input *in)
   HLM_MPI(MPI_Comm_size(w->comm, &size));
   now = (time_t)stamp;
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-  HLM_TRY(attr_string(w->fid, "format", "hlm-mpi results"));
-  HLM_TRY(attr_int(w->fid, "format_version", FORMAT_VERSION));
-  HLM_TRY(attr_string(w->fid, "program", "hlm-mpi"));
-  HLM_TRY(attr_string(w->fid, "version", HLM_VERSION_STRING));
-  HLM_TRY(attr_string(w->fid, "created", when));
-  HLM_TRY(attr_string(w->fid, "formula", cfg->formula));
-  HLM_TRY(attr_string(w->fid, "method", hlm_fit_reml(in->fit) ? "REML" : "ML"));
-  HLM_TRY(attr_string(w->fid, "config_path", cfg->path));
-  HLM_TRY(
-      attr_string(w->fid, "config", in->config_text ? in->config_text : ""));
-  HLM_TRY(attr_string(w->fid, "data_file", cfg->data_file));
-  HLM_TRY(attr_string(w->fid, "data_group", cfg->data_group));
-  HLM_TRY(attr_int(w->fid, "ranks", size));
+  HLM_TRY(hlm_hdf5_attr_string(w->fid, "format", "hlm-mpi results"));
+  HLM_TRY(hlm_hdf5_attr_int(w->fid, "format_version", FORMAT_VERSION));
+  HLM_TRY(hlm_hdf5_attr_string(w->fid, "program", "hlm-mpi"));
+  HLM_TRY(hlm_hdf5_attr_string(w->fid, "version", HLM_VERSION_STRING));
+  HLM_TRY(hlm_hdf5_attr_string(w->fid, "created", when));
+  HLM_TRY(hlm_hdf5_attr_string(w->fid, "formula", cfg->formula));
+  HLM_TRY(hlm_hdf5_attr_string(w->fid, "method",
+                               hlm_fit_reml(in->fit) ? "REML" : "ML"));
+  HLM_TRY(hlm_hdf5_attr_string(w->fid, "config_path", cfg->path));
+  HLM_TRY(hlm_hdf5_attr_string(w->fid, "config",
+                               in->config_text ? in->config_text : ""));
+  HLM_TRY(hlm_hdf5_attr_string(w->fid, "data_file", cfg->data_file));
+  HLM_TRY(hlm_hdf5_attr_string(w->fid, "data_group", cfg->data_group));
+  HLM_TRY(hlm_hdf5_attr_int(w->fid, "ranks", size));
 cleanup:
   return status;
 }
@@ -444,8 +395,8 @@ static hlm_status write_fit(const writer *w, const hlm_fit *f)
   hlm_status status = HLM_OK;
   hid_t g = H5I_INVALID_HID;
   HLM_TRY(group_create(w->fid, "fit", &g));
-  HLM_TRY(attr_string(g, "criterion_name",
-                      f->reml ? "REML criterion" : "deviance"));
+  HLM_TRY(hlm_hdf5_attr_string(g, "criterion_name",
+                               f->reml ? "REML criterion" : "deviance"));
   HLM_TRY(put_int(w, g, "reml", f->reml));
   HLM_TRY(put_double(w, g, "criterion", f->crit));
   HLM_TRY(put_double(w, g, "logLik", f->loglik));
@@ -536,7 +487,7 @@ static hlm_status write_optimizer(const writer *w, const hlm_fit *f)
   hlm_status status = HLM_OK;
   hid_t g = H5I_INVALID_HID;
   HLM_TRY(group_create(w->fid, "optimizer", &g));
-  HLM_TRY(attr_string(g, "name", hlm_fit_optimizer_name(f)));
+  HLM_TRY(hlm_hdf5_attr_string(g, "name", hlm_fit_optimizer_name(f)));
   HLM_TRY(put_int(w, g, "evaluations", f->evaluations));
   HLM_TRY(put_int(w, g, "code", f->nlopt_result));
   HLM_TRY(put_int(w, g, "converged", f->converged));
@@ -611,8 +562,8 @@ static hlm_status write_inference(const writer *w, const hlm_results_input *in)
   const double *A = hlm_infer_varpar_cov(inf);
   static const double none = 0;
   HLM_TRY(group_create(w->fid, "inference", &g));
-  HLM_TRY(attr_string(g, "df_method", how[in->io->df]));
-  HLM_TRY(attr_double(g, "confidence_level", in->io->level));
+  HLM_TRY(hlm_hdf5_attr_string(g, "df_method", how[in->io->df]));
+  HLM_TRY(hlm_hdf5_attr_double(g, "confidence_level", in->io->level));
   HLM_TRY(write_test_group(w, g, "fixed", inf, 0));
   HLM_TRY(write_test_group(w, g, "contrasts", inf, 1));
   H5_CHECK(c = H5Gopen2(g, "contrasts", H5P_DEFAULT), "cannot open contrasts");
@@ -711,7 +662,7 @@ static hlm_status write_term_rows(const writer *w, hid_t g,
       MPI_Allreduce(MPI_IN_PLACE, &len, 1, MPI_LONG_LONG, MPI_MAX, w->comm));
   HLM_TRY(hlm_comm_agree(w->comm, term_buffers(tp, k, (size_t)len, &lab, &v),
                          "writing the results file", NULL));
-  H5_CHECK(t = string_type((size_t)len), "cannot make a string type");
+  H5_CHECK(t = hlm_hdf5_string_type((size_t)len), "cannot make a string type");
   HLM_TRY(put_rows(w, g, "levels", t, t, 1, dims, (hsize_t)off, (hsize_t)n, lab,
                    H5P_DEFAULT));
   HLM_TRY(put_rows(w, g, "values", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dims,
@@ -737,9 +688,9 @@ static hlm_status write_term(const writer *w, hid_t parent, const hlm_fit *f,
   HLM_TRY(offsets(w->comm, tp->nlev, &off, &total));
   term_name(f, r, name, sizeof name);
   HLM_TRY(group_create(parent, name, &g));
-  HLM_TRY(attr_string(g, "group", t->group));
-  HLM_TRY(attr_int(g, "term", r));
-  HLM_TRY(attr_int(g, "global", d->term[r].global));
+  HLM_TRY(hlm_hdf5_attr_string(g, "group", t->group));
+  HLM_TRY(hlm_hdf5_attr_int(g, "term", r));
+  HLM_TRY(hlm_hdf5_attr_int(g, "global", d->term[r].global));
   HLM_TRY(put_strings(w, g, "columns", (const char *const *)t->colname, t->k));
   HLM_TRY(write_term_rows(w, g, tp, t->k, off, total));
 cleanup:
@@ -754,7 +705,7 @@ static hlm_status write_ranef(const writer *w, const hlm_results_input *in,
   hid_t g = H5I_INVALID_HID;
   const hlm_fit *f = in->fit;
   HLM_TRY(group_create(w->fid, "ranef", &g));
-  HLM_TRY(attr_int(g, "nterms", f->nterms));
+  HLM_TRY(hlm_hdf5_attr_int(g, "nterms", f->nterms));
   for (int r = 0; r < f->nterms; r++) {
     HLM_TRY(hlm_comm_agree(w->comm, write_term(w, g, f, in->design, &tp[r], r),
                            "writing the results file", NULL));
@@ -979,8 +930,8 @@ static hlm_status write_rows(const writer *w, const hlm_results_input *in,
       "writing the results file", NULL));
   HLM_TRY(nan_dcpl(&dcpl));
   HLM_TRY(group_create(w->fid, "rows", &g));
-  HLM_TRY(attr_int(g, "nrows", nrows));
-  HLM_TRY(attr_int(g, "nobs", in->fit->nobs));
+  HLM_TRY(hlm_hdf5_attr_int(g, "nrows", nrows));
+  HLM_TRY(hlm_hdf5_attr_int(g, "nobs", in->fit->nobs));
   HLM_TRY(put_scattered(w, g, "fitted", (hsize_t)nrows, rv, d->n, 0, dcpl));
   HLM_TRY(put_scattered(w, g, "residual", (hsize_t)nrows, rv, d->n, 1, dcpl));
 cleanup:
