@@ -268,13 +268,19 @@ hlm_status hlm_distinct_i64(const int64_t *v, int64_t n, int64_t **out,
 {
   hlm_status status = HLM_OK;
   int64_t *u = NULL, m = 0;
+  int sorted = 1;
   HLM_ALLOC(u, n);
+  /* runs of equal values (rows in cluster order) are kept once before the
+   * sort, and a list already in order is not sorted again */
   for (int64_t i = 0; i < n; i++) {
-    if (v[i] != HLM_INT_MISSING) {
+    if (v[i] != HLM_INT_MISSING && (m == 0 || v[i] != u[m - 1])) {
+      sorted &= m == 0 || v[i] > u[m - 1];
       u[m++] = v[i];
     }
   }
-  qsort(u, (size_t)m, sizeof *u, hlm_cmp_i64);
+  if (!sorted) {
+    qsort(u, (size_t)m, sizeof *u, hlm_cmp_i64);
+  }
   int64_t k = 0;
   for (int64_t i = 0; i < m; i++) {
     if (k == 0 || u[i] != u[k - 1]) {
@@ -340,6 +346,10 @@ static hlm_status factor_from_integers(MPI_Comm comm, hlm_column *c,
     HLM_CHECK(c->levels[k] != NULL, HLM_ERR_NOMEM, "out of memory");
   }
   for (int64_t i = 0; i < nrows; i++) {
+    if (i > 0 && c->ival[i] == c->ival[i - 1]) {
+      c->code[i] = c->code[i - 1];
+      continue;
+    }
     const int64_t *hit = c->ival[i] == HLM_INT_MISSING
                              ? NULL
                              : bsearch(&c->ival[i], values, (size_t)nvalues,

@@ -66,12 +66,15 @@ static hlm_status nested_in(MPI_Comm comm, const hlm_table *t,
     lo[j] = INT32_MAX;
     hi[j] = INT32_MIN;
   }
+  int64_t at = 0;
   for (int64_t i = 0; i < hlm_table_nrows(t); i++) {
-    const int64_t *hit = bsearch(&k->key[i], k->distinct, (size_t)count,
-                                 sizeof *k->distinct, hlm_cmp_i64);
-    int64_t j = hit - k->distinct;
-    lo[j] = outer->code[i] < lo[j] ? outer->code[i] : lo[j];
-    hi[j] = outer->code[i] > hi[j] ? outer->code[i] : hi[j];
+    if (i == 0 || k->key[i] != k->key[i - 1]) {
+      const int64_t *hit = bsearch(&k->key[i], k->distinct, (size_t)count,
+                                   sizeof *k->distinct, hlm_cmp_i64);
+      at = hit - k->distinct;
+    }
+    lo[at] = outer->code[i] < lo[at] ? outer->code[i] : lo[at];
+    hi[at] = outer->code[i] > hi[at] ? outer->code[i] : hi[at];
   }
   HLM_MPI(MPI_Allreduce(MPI_IN_PLACE, lo, count, MPI_INT32_T, MPI_MIN, comm));
   HLM_MPI(MPI_Allreduce(MPI_IN_PLACE, hi, count, MPI_INT32_T, MPI_MAX, comm));

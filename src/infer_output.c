@@ -193,19 +193,7 @@ static json_t *json_inference(const hlm_infer *inf)
   return o;
 }
 
-hlm_status hlm_infer_write_json(const hlm_infer *inf, const char *path)
+json_t *hlm_infer_json(const hlm_infer *inf)
 {
-  hlm_status status = HLM_OK;
-  json_error_t err;
-  json_t *root = json_load_file(path, 0, &err);
-  HLM_CHECK(root != NULL && json_is_object(root), HLM_ERR_IO,
-            "cannot read the JSON summary %s back to add inference: %s", path,
-            root ? "not an object" : err.text);
-  json_object_set_new(root, "inference", json_inference(inf));
-  HLM_CHECK(
-      json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) == 0,
-      HLM_ERR_IO, "cannot write the JSON summary %s", path);
-cleanup:
-  json_decref(root);
-  return status;
+  return json_inference(inf);
 }

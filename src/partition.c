@@ -19,7 +19,7 @@ typedef struct cluster_map {
 } cluster_map;
 
 typedef struct exchange {
-  int size;
+  int size, rank;
   int64_t *scount, *rcount; /* rows to / from each rank */
   int64_t *soff, *roff;     /* where each rank's block starts */
   int64_t nsend, nrecv, chunk;
@@ -145,6 +145,7 @@ static hlm_status plan_exchange(MPI_Comm comm, const hlm_table *t,
   hlm_status status = HLM_OK;
   int64_t most = 0;
   MPI_Comm_size(comm, &x->size);
+  MPI_Comm_rank(comm, &x->rank);
   HLM_ALLOC(x->scount, x->size);
   HLM_ALLOC(x->rcount, x->size);
   HLM_ALLOC(x->soff, x->size);
@@ -172,14 +173,15 @@ cleanup:
   return status;
 }
 
-/* Round k's share of a per-rank block: counts and packed displacements. */
+/* Round k's share of a per-rank block: counts and packed displacements
+ * (none for this rank's own block, which is copied directly). */
 static hlm_status round_counts(const exchange *x, const int64_t *count,
                                int64_t k, int *cnt, int *disp)
 {
   hlm_status status = HLM_OK;
   int64_t sum = 0;
   for (int r = 0; r < x->size; r++) {
-    int64_t left = count[r] - k * x->chunk;
+    int64_t left = r == x->rank ? 0 : count[r] - k * x->chunk;
     left = left < 0 ? 0 : (left > x->chunk ? x->chunk : left);
     HLM_TRY(hlm_to_int(left, "rows in one shuffle message", &cnt[r]));
     HLM_TRY(hlm_to_int(sum, "rows in one shuffle round", &disp[r]));
@@ -217,8 +219,14 @@ static hlm_status exchange_array(MPI_Comm comm, const exchange *x,
   HLM_ALLOC(sd, x->size);
   HLM_ALLOC(rc, x->size);
   HLM_ALLOC(rd, x->size);
-  HLM_ALLOC(ps, (size_t)(x->nsend < cap ? x->nsend : cap) * esize);
-  HLM_ALLOC(pr, (size_t)(x->nrecv < cap ? x->nrecv : cap) * esize);
+  int64_t ns = x->nsend - x->scount[x->rank],
+          nr = x->nrecv - x->rcount[x->rank];
+  HLM_ALLOC(ps, (size_t)(ns < cap ? ns : cap) * esize);
+  HLM_ALLOC(pr, (size_t)(nr < cap ? nr : cap) * esize);
+  /* the rows a rank keeps never pass through MPI or the packed buffers */
+  memcpy((char *)recv + (size_t)x->roff[x->rank] * esize,
+         (const char *)send + (size_t)x->soff[x->rank] * esize,
+         (size_t)x->scount[x->rank] * esize);
   for (int64_t k = 0; k < x->rounds; k++) {
     HLM_TRY(round_counts(x, x->scount, k, sc, sd));
     HLM_TRY(round_counts(x, x->rcount, k, rc, rd));
@@ -264,6 +272,16 @@ static void scatter_rows(const void *src, void *dst, const int64_t *perm,
   }
 }
 
+static int is_identity(const int64_t *perm, int64_t n)
+{
+  for (int64_t i = 0; i < n; i++) {
+    if (perm[i] != i) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* Stable counting sort positions: where row i goes when rows are grouped by
  * key[i] in 0..nkeys-1. */
 static hlm_status counting_perm(const int64_t *key, int64_t n, int64_t nkeys,
@@ -287,7 +305,8 @@ cleanup:
 }
 
 /* Send every column through the exchange into `out` (rows in arrival order:
- * by source rank, then source order). */
+ * by source rank, then source order); send_perm NULL: already in
+ * destination order. */
 static hlm_status shuffle_columns(MPI_Comm comm, hlm_table *t,
                                   const int64_t *send_perm, const exchange *x,
                                   hlm_table *out)
@@ -302,8 +321,10 @@ static hlm_status shuffle_columns(MPI_Comm comm, hlm_table *t,
         j < t->ncols ? column_values(&t->cols[j], &esize, &type) : t->row_index;
     void *dst = j < t->ncols ? column_values(&out->cols[j], &esize, &type)
                              : out->row_index;
-    scatter_rows(src, buf, send_perm, t->nrows, esize);
-    HLM_TRY(exchange_array(comm, x, buf, dst, esize, type));
+    if (send_perm != NULL) {
+      scatter_rows(src, buf, send_perm, t->nrows, esize);
+    }
+    HLM_TRY(exchange_array(comm, x, send_perm ? buf : src, dst, esize, type));
   }
 cleanup:
   free(buf);
@@ -340,7 +361,9 @@ static hlm_status group_rows(hlm_table *t, int cidx, const cluster_map *m)
     key[i] = m->pos[t->cols[cidx].code[i]];
   }
   HLM_TRY(counting_perm(key, t->nrows, m->nclusters, perm));
-  HLM_TRY(permute_rows(t, perm));
+  if (!is_identity(perm, t->nrows)) {
+    HLM_TRY(permute_rows(t, perm));
+  }
 cleanup:
   free(key);
   free(perm);
@@ -398,7 +421,8 @@ static hlm_status move_rows(MPI_Comm comm, hlm_table **t, int cidx,
   }
   HLM_TRY(counting_perm(dest, (*t)->nrows, x->size, perm));
   HLM_TRY(hlm_table_create_like(*t, x->nrecv, &out));
-  HLM_TRY(shuffle_columns(comm, *t, perm, x, out));
+  HLM_TRY(shuffle_columns(
+      comm, *t, is_identity(perm, (*t)->nrows) ? NULL : perm, x, out));
   hlm_table_destroy(t);
   *t = out;
   out = NULL;
@@ -433,7 +457,7 @@ hlm_status hlm_partition_by_cluster(MPI_Comm comm, hlm_table **t,
 {
   hlm_status status = HLM_OK;
   cluster_map m = {0, NULL, NULL, NULL, NULL, 0, 0, 0};
-  exchange x = {0, NULL, NULL, NULL, NULL, 0, 0, 0, 0};
+  exchange x = {.scount = NULL};
   int rank = 0, cidx = column_index(*t, cluster);
   int64_t moved = 0;
   MPI_Comm_rank(comm, &rank);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,11 +110,18 @@ hlm_status hlm_results_write_json(const hlm_fit *f, const hlm_infer *inf,
 {
   hlm_status status = HLM_OK;
   char *tmp = NULL;
+  json_t *o = NULL;
   HLM_TRY(temp_name(path, &tmp));
-  HLM_TRY(hlm_fit_write_json(f, tmp));
+  /* one object, written once: a summary with every random effect can be
+   * tens of MB, too big to write, read back and write again */
+  o = hlm_fit_json(f);
+  HLM_CHECK(o != NULL, HLM_ERR_NOMEM, "cannot build the JSON summary");
   if (inf) {
-    HLM_TRY(hlm_infer_write_json(inf, tmp));
+    json_object_set_new(o, "inference", hlm_infer_json(inf));
   }
+  HLM_CHECK(json_dump_file(o, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) ==
+                0,
+            HLM_ERR_IO, "cannot write the JSON summary to %s", tmp);
   HLM_CHECK(rename(tmp, path) == 0, HLM_ERR_IO,
             "cannot write the JSON summary %s (renaming %s: %s)", path, tmp,
             strerror(errno));
@@ -121,6 +129,7 @@ cleanup:
   if (status != HLM_OK && tmp) {
     unlink(tmp);
   }
+  json_decref(o);
   free(tmp);
   return status;
 }

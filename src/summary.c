@@ -334,7 +334,7 @@ static json_t *json_icc(const hlm_fit *f)
   return a;
 }
 
-static json_t *json_fit(const hlm_fit *f)
+json_t *hlm_fit_json(const hlm_fit *f)
 {
   json_t *o = json_object(), *ng = json_object(), *th = json_array();
   for (int g = 0; g < f->ngroups; g++) {
@@ -376,7 +376,7 @@ static json_t *json_fit(const hlm_fit *f)
 hlm_status hlm_fit_write_json(const hlm_fit *f, const char *path)
 {
   hlm_status status = HLM_OK;
-  json_t *o = json_fit(f);
+  json_t *o = hlm_fit_json(f);
   HLM_CHECK(o != NULL, HLM_ERR_NOMEM, "cannot build the JSON summary");
   HLM_CHECK(json_dump_file(o, path, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) ==
                 0,

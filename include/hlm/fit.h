@@ -154,6 +154,10 @@ hlm_status hlm_fit_print_summary(const hlm_fit *f, FILE *out);
  * written. */
 hlm_status hlm_fit_write_json(const hlm_fit *f, const char *path);
 
+/* Local.  The same summary as a new jansson object (NULL when out of
+ * memory), for writers that add to it before writing it once. */
+struct json_t *hlm_fit_json(const hlm_fit *f);
+
 #ifdef __cplusplus
 }
 #endif

@@ -117,9 +117,9 @@ hlm_status hlm_infer_satterthwaite(const hlm_infer *inf, const double *L,
 /* Local (rank 0).  The tests, after the lme4-style summary. */
 hlm_status hlm_infer_print(const hlm_infer *inf, FILE *out);
 
-/* Local (rank 0).  Add an "inference" object (docs/results-json.md) to the
- * JSON summary at path written by hlm_fit_write_json. */
-hlm_status hlm_infer_write_json(const hlm_infer *inf, const char *path);
+/* Local (rank 0).  The "inference" object of the JSON summary
+ * (docs/results-json.md), a new jansson object. */
+struct json_t *hlm_infer_json(const hlm_infer *inf);
 
 #ifdef __cplusplus
 }
