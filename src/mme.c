@@ -32,9 +32,11 @@
 #include "ddsum.h"
 #include "hlm/comm.h"
 #include "hlm/runlog.h"
+#include "mme_cache.h"
 #include "mme_dist.h"
 #include "mme_grad.h"
 #include "mme_internal.h"
+#include "smallblas.h"
 #include "watchdog.h"
 
 #define HLM_PI 3.14159265358979323846
@@ -125,7 +127,8 @@ cleanup:
 }
 
 /* Add row i's contributions to cluster block b (Z'Z, Z'X, Z'y~, Z'Zg) and
- * to the cluster's H_j'H_j (h x h) and H_j'y~, H_j = [Zg_j X_j]. */
+ * to the cluster's H_j'H_j (h x h) and H_j'y~, H_j = [Zg_j X_j], except
+ * their X_j'X_j and X_j'y~ blocks (x_rows, once per cluster). */
 static void add_row(const hlm_design *d, int64_t i, double yi, hlm_xblock *b,
                     const row_ent *e, double *Hj, double *hy)
 {
@@ -158,12 +161,29 @@ static void add_row(const hlm_design *d, int64_t i, double yi, hlm_xblock *b,
     }
     hy[ia] += e->gval[a] * yi;
   }
-  for (int a = 0; a < p; a++) {
-    for (int col = 0; col < p; col++) {
-      Hj[b->ng + a + (size_t)h * (b->ng + col)] += x[a] * x[col];
+}
+
+/* The X_j'X_j and X_j'y~ blocks of H_j'H_j and H_j'y~ (after add_row),
+ * by BLAS over the cluster's rows: X_j' is p x n column-major. */
+static hlm_status x_rows(const hlm_design *d, const hlm_dcluster *c, int ng,
+                         const double *yt, double *Hj, double *hy)
+{
+  hlm_status status = HLM_OK;
+  int p = d->p, h = ng + p, n = 0;
+  const double *Xt = &d->X[c->start * p];
+  double *XX = Hj + ng + (size_t)h * ng;
+  HLM_TRY(hlm_to_int(c->n, "rows of a cluster", &n));
+  cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, p, n, 1.0, Xt, p, 1.0,
+              XX, h);
+  for (int col = 0; col < p; col++) {
+    for (int a = col + 1; a < p; a++) {
+      XX[col + (size_t)h * a] = XX[a + (size_t)h * col];
     }
-    hy[b->ng + a] += x[a] * yi;
   }
+  cblas_dgemv(CblasColMajor, CblasNoTrans, p, n, 1.0, Xt, p, yt, 1, 1.0,
+              hy + ng, 1);
+cleanup:
+  return status;
 }
 
 /* Global index of column a of a cluster's H_j. */
@@ -198,10 +218,10 @@ static hlm_status global_ols(hlm_mme *m, double *acc, double *tmp)
     const hlm_dcluster *c = &d->cl[j];
     const double *Xt = &d->X[c->start * p]; /* X_j' is p x n column-major */
     HLM_TRY(hlm_to_int(c->n, "rows of a cluster", &n));
-    cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, p, n, 1.0, Xt, p, 0.0,
-                tmp, p);
-    cblas_dgemv(CblasColMajor, CblasNoTrans, p, n, 1.0, Xt, p, &d->y[c->start],
-                1, 0.0, tmp + np2, 1);
+    hlm_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, p, n, 1.0, Xt, p, 0.0,
+              tmp, p);
+    hlm_dgemv(CblasColMajor, CblasNoTrans, p, n, 1.0, Xt, p, &d->y[c->start], 1,
+              0.0, tmp + np2, 1);
     dd_add_vec(acc, tmp, np2 + p);
   }
   HLM_TRY(dd_allreduce(m, acc, np2 + p));
@@ -212,7 +232,7 @@ static hlm_status global_ols(hlm_mme *m, double *acc, double *tmp)
   for (int i = 0; i < p; i++) {
     m->b0[i] = dd_value(&acc[2 * (np2 + i)]);
   }
-  int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', p, tmp, p);
+  int info = hlm_dpotrf(LAPACK_COL_MAJOR, 'L', p, tmp, p);
   HLM_LAPACK_CHECK(info, "dpotrf", "X'X is not positive definite");
   info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', p, 1, tmp, p, m->b0, p);
   HLM_LAPACK_CHECK(info, "dpotrs", "solving for the OLS start");
@@ -229,7 +249,7 @@ static hlm_status cluster_xprod(hlm_mme *m, int64_t j, row_ent *e, double *acc)
   const hlm_dcluster *c = &d->cl[j];
   hlm_xblock *b = &m->blk[j];
   int p = d->p;
-  double *Hj = NULL, *hy = NULL, yty = 0.0;
+  double *Hj = NULL, *hy = NULL, *yts = NULL, yty = 0.0;
   b->q = c->q;
   HLM_TRY(touched_globals(d, c, b, e));
   if (!m->force_dense && c->q > 0) {
@@ -249,9 +269,11 @@ static hlm_status cluster_xprod(hlm_mme *m, int64_t j, row_ent *e, double *acc)
   HLM_ALLOC(b->ZtG, (size_t)c->q * b->ng);
   HLM_ALLOC(Hj, (size_t)h * h);
   HLM_ALLOC(hy, h);
+  HLM_ALLOC(yts, c->n > 0 ? c->n : 1);
   for (int64_t i = 0; i < c->n; i++) {
     const double *x = &d->X[(c->start + i) * p];
     double yt = d->y[c->start + i] - cblas_ddot(p, x, 1, m->b0, 1);
+    yts[i] = yt;
     row_entries(d, c, c->start + i, e);
     for (int a = 0; a < e->nl && b->tree != NULL; a++) {
       e->lidx[a] = b->tree->pos[e->lidx[a]];
@@ -264,6 +286,7 @@ static hlm_status cluster_xprod(hlm_mme *m, int64_t j, row_ent *e, double *acc)
     add_row(d, c->start + i, yt, b, e, Hj, hy);
     yty += yt * yt;
   }
+  HLM_TRY(x_rows(d, c, b->ng, yts, Hj, hy));
   if (d->cw != NULL) { /* a survey's level-2 weight (survey.c) */
     cblas_dscal(h * h, d->cw[j], Hj, 1);
     cblas_dscal(h, d->cw[j], hy, 1);
@@ -280,6 +303,7 @@ static hlm_status cluster_xprod(hlm_mme *m, int64_t j, row_ent *e, double *acc)
 cleanup:
   free(Hj);
   free(hy);
+  free(yts);
   return status;
 }
 
@@ -374,6 +398,7 @@ static hlm_status mme_setup(hlm_mme *m)
     HLM_TRY(hlm_mme_dist_create(m));
   }
   HLM_TRY(mme_alloc_work(m));
+  HLM_TRY(hlm_absorb_cache_create(m, &m->cache));
 cleanup:
   row_ent_free(&e);
   free(acc);
@@ -458,6 +483,7 @@ void hlm_mme_destroy(hlm_mme **mp)
   free(m->Lfoff);
   free(m->red);
   hlm_mme_dist_destroy(&m->dist);
+  hlm_absorb_cache_destroy(&m->cache);
   free(m);
   *mp = NULL;
 }
@@ -533,10 +559,10 @@ static void form_C(hlm_mme *m, const hlm_xblock *b)
 {
   int q = b->q;
   /* M = T' Z'Z;  C = M T = M (T')' */
-  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, q, q, q, 1.0, m->Tt, q,
-              b->ZtZ, q, 0.0, m->M, q);
-  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, q, q, q, 1.0, m->M, q,
-              m->Tt, q, 0.0, m->C, q);
+  hlm_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, q, q, q, 1.0, m->Tt, q,
+            b->ZtZ, q, 0.0, m->M, q);
+  hlm_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, q, q, q, 1.0, m->M, q,
+            m->Tt, q, 0.0, m->C, q);
   for (int i = 0; i < q; i++) {
     m->C[i + (size_t)q * i] += 1.0;
   }
@@ -574,7 +600,7 @@ static hlm_status absorb_cluster(hlm_mme *m, int64_t j, const double *theta,
   }
   build_Tt(m->d, &m->d->cl[j], theta, m->Tt);
   form_C(m, b);
-  int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', q, m->C, q);
+  int info = hlm_dpotrf(LAPACK_COL_MAJOR, 'L', q, m->C, q);
   HLM_LAPACK_CHECK(info, "dpotrf",
                    "C_jj = T'Z'ZT + I is not positive "
                    "definite (non-finite theta?)");
@@ -584,17 +610,40 @@ static hlm_status absorb_cluster(hlm_mme *m, int64_t j, const double *theta,
   if (ng > 0) {
     memcpy(m->P, b->ZtG, (size_t)q * ng * sizeof *m->P);
     hlm_mme_right_tg(m->d, theta, b->gidx, ng, m->P, q, q, m->Q);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, q, ng, q, 1.0, m->Tt,
-                q, m->P, q, 0.0, m->B, q);
+    hlm_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, q, ng, q, 1.0, m->Tt,
+              q, m->P, q, 0.0, m->B, q);
   }
-  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, q, p, q, 1.0, m->Tt, q,
-              b->ZtX, q, 0.0, m->B + (size_t)q * ng, q);
-  cblas_dgemv(CblasColMajor, CblasNoTrans, q, q, 1.0, m->Tt, q, b->Zty, 1, 0.0,
-              m->w, 1);
-  cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit,
-              q, ng + p, 1.0, m->C, q, m->B, q);
-  cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, q, m->C, q,
-              m->w, 1);
+  hlm_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, q, p, q, 1.0, m->Tt, q,
+            b->ZtX, q, 0.0, m->B + (size_t)q * ng, q);
+  hlm_dgemv(CblasColMajor, CblasNoTrans, q, q, 1.0, m->Tt, q, b->Zty, 1, 0.0,
+            m->w, 1);
+  hlm_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, q,
+            ng + p, 1.0, m->C, q, m->B, q);
+  hlm_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, q, m->C, q,
+            m->w, 1);
+cleanup:
+  return status;
+}
+
+/* absorb_cluster, or its blocks kept from an earlier pass at theta (then
+ * m->Tt is rebuilt too: the state is that of a fresh absorb). */
+static hlm_status absorb_cached(hlm_mme *m, int64_t j, const double *theta,
+                                double *ld)
+{
+  hlm_status status = HLM_OK;
+  double l = 0.0;
+  if (m->blk[j].q == 0) {
+    return HLM_OK;
+  }
+  if (hlm_absorb_cache_get(m, j, theta, ld)) {
+    if (m->blk[j].tree == NULL) { /* as absorb_cluster leaves it */
+      build_Tt(m->d, &m->d->cl[j], theta, m->Tt);
+    }
+    return HLM_OK;
+  }
+  HLM_TRY(absorb_cluster(m, j, theta, &l));
+  hlm_absorb_cache_put(m, j, theta, l);
+  *ld += l;
 cleanup:
   return status;
 }
@@ -612,22 +661,22 @@ static hlm_status absorb_all(hlm_mme *m, const double *theta)
     const hlm_xblock *b = &m->blk[j];
     int q = b->q, h = b->ng + m->p;
     ld = 0.0;
-    HLM_TRY(absorb_cluster(m, j, theta, &ld));
+    HLM_TRY(absorb_cached(m, j, theta, &ld));
     if (q == 0) {
       if (m->distributed) {
         hlm_mme_dist_cluster(m, j, theta, NULL);
       }
       continue;
     }
-    cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, h, q, 1.0, m->B, q, 0.0,
-                m->WtW, h);
+    hlm_dsyrk(CblasColMajor, CblasLower, CblasTrans, h, q, 1.0, m->B, q, 0.0,
+              m->WtW, h);
     for (int c = 0; c < h; c++) {
       for (int a = c + 1; a < h; a++) {
         m->WtW[c + (size_t)h * a] = m->WtW[a + (size_t)h * c];
       }
     }
-    cblas_dgemv(CblasColMajor, CblasTrans, q, h, 1.0, m->B, q, m->w, 1, 0.0,
-                m->WtW + (size_t)h * h, 1);
+    hlm_dgemv(CblasColMajor, CblasTrans, q, h, 1.0, m->B, q, m->w, 1, 0.0,
+              m->WtW + (size_t)h * h, 1);
     /* a survey's level-2 weight multiplies the cluster's whole part */
     double cw = m->d->cw != NULL ? m->d->cw[j] : 1.0;
     if (cw != 1.0) {
@@ -713,15 +762,15 @@ static hlm_status solve_global(hlm_mme *m, const double *theta, int reml,
     goto check;
   }
   form_S(m, theta);
-  int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', G, m->S, G);
+  int info = hlm_dpotrf(LAPACK_COL_MAJOR, 'L', G, m->S, G);
   HLM_LAPACK_CHECK(info, "dpotrf",
                    "the global system S is not positive definite");
   /* with R^-1 s = c:  g = R^-T c,  pwrss = r - c'c */
-  cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, G, m->S, G,
-              m->g, 1);
+  hlm_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, G, m->S, G,
+            m->g, 1);
   ev->pwrss = r - cblas_ddot(G, m->g, 1, m->g, 1);
-  cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, G, m->S, G,
-              m->g, 1);
+  hlm_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, G, m->S, G,
+            m->g, 1);
   ev->ldL2 = dd_value(&acc[2 * (GG + G + 1)]);
   ev->ldRX2 = 0.0;
   for (int i = 0; i < G; i++) {
@@ -795,10 +844,10 @@ static hlm_status global_condvar(hlm_mme *m, const hlm_xblock *b, double s2,
     hlm_tree_apply_t(b->tree, m->Lf, m->Lfoff, m->P, ng);
     memcpy(K, m->P, (size_t)q * ng * sizeof *K);
   } else {
-    cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit,
-                q, ng, 1.0, m->C, q, m->P, q);
-    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, q, ng, q, 1.0, m->Tt,
-                q, m->P, q, 0.0, K, q);
+    hlm_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, q,
+              ng, 1.0, m->C, q, m->P, q);
+    hlm_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, q, ng, q, 1.0, m->Tt, q,
+              m->P, q, 0.0, K, q);
   }
   for (int c = 0; c < ng; c++) {
     for (int a = 0; a < ng; a++) {
@@ -867,22 +916,21 @@ hlm_status hlm_mme_cluster_ranef(hlm_mme *m, int64_t j, const double *theta,
   for (int a = 0; a < ng; a++) {
     cblas_daxpy(q, -m->g[b->gidx[a]], &m->B[(size_t)q * a], 1, m->w, 1);
   }
-  cblas_dgemv(CblasColMajor, CblasNoTrans, q, p, -1.0, m->B + (size_t)q * ng, q,
-              beta, 1, 1.0, m->w, 1);
-  cblas_dgemv(CblasColMajor, CblasNoTrans, q, p, 1.0, m->B + (size_t)q * ng, q,
-              m->b0, 1, 1.0, m->w, 1);
+  hlm_dgemv(CblasColMajor, CblasNoTrans, q, p, -1.0, m->B + (size_t)q * ng, q,
+            beta, 1, 1.0, m->w, 1);
+  hlm_dgemv(CblasColMajor, CblasNoTrans, q, p, 1.0, m->B + (size_t)q * ng, q,
+            m->b0, 1, 1.0, m->w, 1);
   if (b->tree != NULL) {
     HLM_TRY(tree_ranef(m, b, sigma2, u, cv));
     goto cleanup;
   }
-  cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, q, m->C, q,
-              m->w, 1);
-  cblas_dgemv(CblasColMajor, CblasTrans, q, q, 1.0, m->Tt, q, m->w, 1, 0.0, u,
-              1);
+  hlm_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, q, m->C, q,
+            m->w, 1);
+  hlm_dgemv(CblasColMajor, CblasTrans, q, q, 1.0, m->Tt, q, m->w, 1, 0.0, u, 1);
   /* diag(sigma2 T C^-1 T') = sigma2 * column norms^2 of L^-1 T' */
   memcpy(m->M, m->Tt, (size_t)q * q * sizeof *m->M);
-  cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit,
-              q, q, 1.0, m->C, q, m->M, q);
+  hlm_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, q,
+            q, 1.0, m->C, q, m->M, q);
   for (int i = 0; i < q; i++) {
     cv[i] = sigma2 *
             cblas_ddot(q, &m->M[(size_t)q * i], 1, &m->M[(size_t)q * i], 1);
@@ -906,7 +954,7 @@ static hlm_status global_inverse(hlm_mme *m)
       m->Svi[a + (size_t)qg * c] = m->S[a + (size_t)G * c];
     }
   }
-  int info = LAPACKE_dpotri(LAPACK_COL_MAJOR, 'L', qg, m->Svi, qg);
+  int info = hlm_dpotri(LAPACK_COL_MAJOR, 'L', qg, m->Svi, qg);
   HLM_LAPACK_CHECK(info, "dpotri", "inverting the global random-effects block");
   for (int c = 0; c < qg; c++) {
     for (int a = c + 1; a < qg; a++) {
@@ -985,8 +1033,8 @@ static void subtract_global(hlm_mme *m, const hlm_xblock *b, const double *g)
   for (int a = 0; a < ng; a++) {
     cblas_daxpy(q, -g[b->gidx[a]], &m->B[(size_t)q * a], 1, m->w, 1);
   }
-  cblas_dgemv(CblasColMajor, CblasNoTrans, q, m->p, -1.0, m->B + (size_t)q * ng,
-              q, g + m->qg, 1, 1.0, m->w, 1);
+  hlm_dgemv(CblasColMajor, CblasNoTrans, q, m->p, -1.0, m->B + (size_t)q * ng,
+            q, g + m->qg, 1, 1.0, m->w, 1);
 }
 
 hlm_status hlm_mme_cluster_draw(hlm_mme *m, int64_t j, const double *theta,
@@ -1001,7 +1049,7 @@ hlm_status hlm_mme_cluster_draw(hlm_mme *m, int64_t j, const double *theta,
     return HLM_OK;
   }
   hlm_tree_term_factors(m->d, theta, m->Lf, m->Lfoff);
-  HLM_TRY(absorb_cluster(m, j, theta, &ld));
+  HLM_TRY(absorb_cached(m, j, theta, &ld));
   /* L' v = w - W g + sigma z;  u = T v */
   subtract_global(m, b, g);
   cblas_daxpy(q, sigma, z, 1, m->w, 1);
@@ -1014,10 +1062,9 @@ hlm_status hlm_mme_cluster_draw(hlm_mme *m, int64_t j, const double *theta,
     }
     goto cleanup;
   }
-  cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, q, m->C, q,
-              m->w, 1);
-  cblas_dgemv(CblasColMajor, CblasTrans, q, q, 1.0, m->Tt, q, m->w, 1, 0.0, u,
-              1);
+  hlm_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, q, m->C, q,
+            m->w, 1);
+  hlm_dgemv(CblasColMajor, CblasTrans, q, q, 1.0, m->Tt, q, m->w, 1, 0.0, u, 1);
 cleanup:
   free(tmp);
   return status;
@@ -1039,7 +1086,7 @@ static hlm_status dense_phi(hlm_mme *m, const hlm_dcluster *c, int kw,
   hlm_status status = HLM_OK;
   int q = c->q;
   memcpy(m->M, m->C, (size_t)q * q * sizeof *m->M);
-  int info = LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'L', 'N', q, m->M, q);
+  int info = hlm_dtrtri(LAPACK_COL_MAJOR, 'L', 'N', q, m->M, q);
   HLM_LAPACK_CHECK(info, "dtrtri", "inverting the factor of C_jj");
   for (int r = 0; r < m->d->nterms; r++) {
     int k = m->d->term[r].k;
@@ -1139,7 +1186,7 @@ hlm_status hlm_mme_cluster_phi(hlm_mme *m, int64_t j, const double *theta,
     return HLM_OK;
   }
   hlm_tree_term_factors(m->d, theta, m->Lf, m->Lfoff);
-  HLM_TRY(absorb_cluster(m, j, theta, &ld));
+  HLM_TRY(absorb_cached(m, j, theta, &ld));
   /* L' v = w - W (v_global, beta - b0);  K = L^-T W */
   subtract_global(m, b, m->g);
   memcpy(m->P, m->B, (size_t)q * h * sizeof *m->P);
@@ -1151,11 +1198,11 @@ hlm_status hlm_mme_cluster_phi(hlm_mme *m, int64_t j, const double *theta,
     }
     HLM_TRY(tree_phi(m, c, b->tree, kw, phi));
   } else {
-    cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, q, m->C, q,
-                m->w, 1);
+    hlm_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, q, m->C, q,
+              m->w, 1);
     if (Sg != NULL) {
-      cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasTrans,
-                  CblasNonUnit, q, h, 1.0, m->C, q, m->P, q);
+      hlm_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit,
+                q, h, 1.0, m->C, q, m->P, q);
     }
     HLM_TRY(dense_phi(m, c, kw, phi));
   }

@@ -22,6 +22,7 @@
 #include "ddsum.h"
 #include "mme_dist.h"
 #include "mme_grad.h"
+#include "smallblas.h"
 
 /* *out := S^-1 (REML) or S_vv^-1 in the leading block of a G x G zero
  * matrix (ML), both triangles; NULL for ML without global terms. */
@@ -45,7 +46,7 @@ static hlm_status global_sinv(hlm_mme *m, int reml, double **out)
       Sg[a + (size_t)G * c] = m->S[a + (size_t)G * c];
     }
   }
-  int info = LAPACKE_dpotri(LAPACK_COL_MAJOR, 'L', n, Sg, G);
+  int info = hlm_dpotri(LAPACK_COL_MAJOR, 'L', n, Sg, G);
   HLM_LAPACK_CHECK(info, "dpotri", "inverting the global system");
   for (int c = 0; c < n; c++) {
     for (int a = c + 1; a < n; a++) {
@@ -150,8 +151,8 @@ static void term_gradient(const hlm_reterm *rt, const double *theta,
     return;
   }
   memcpy(X, Ar, (size_t)k * k * sizeof *X);
-  cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, k,
-              k, 1.0, L, k, X, k);
+  hlm_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, k,
+            k, 1.0, L, k, X, k);
   for (int col = 0; col < k; col++) {
     for (int row = col; row < k; row++) {
       grad[t++] = 2.0 * X[row + k * col];

@@ -66,8 +66,10 @@ typedef struct hlm_mme {
   double *red;     /* nred (hi, lo) pairs */
   size_t roff;     /* offset of W'w in red: G x G, or 0 when distributed */
   int distributed; /* 1: G > the design's scalapack_threshold */
-  struct hlm_mme_dist *dist; /* S distributed (ScaLAPACK, issue 15; m->S
-                                and m->HtH are then NULL), or NULL */
+  struct hlm_mme_dist *dist;      /* S distributed (ScaLAPACK, issue 15; m->S
+                                     and m->HtH are then NULL), or NULL */
+  struct hlm_absorb_cache *cache; /* absorbed clusters at the last theta
+                                     (mme_cache.c), or NULL */
 } hlm_mme;
 
 /* The reduced system and the criterion at one theta (same on all ranks). */

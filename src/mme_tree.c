@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "mme_tree.h"
+#include "smallblas.h"
 
 void hlm_tree_destroy(hlm_tree **tp)
 {
@@ -196,21 +197,21 @@ static void scale_node(const hlm_tree *t, const double *Lf, const size_t *off,
   int k = t->st_k[s], rows = t->kcum[t->nst] - t->kcum[s];
   const double *Ls = Lf + off[t->st_term[s]];
   double *P = W + t->poff[n];
-  cblas_dtrmm(CblasColMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit,
-              rows, k, 1.0, Ls, k, P, rows);
+  hlm_dtrmm(CblasColMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit,
+            rows, k, 1.0, Ls, k, P, rows);
   for (int u = s; u < t->nst; u++) {
     int ku = t->st_k[u];
-    cblas_dtrmm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit,
-                ku, k, 1.0, Lf + off[t->st_term[u]], ku,
-                P + t->kcum[u] - t->kcum[s], rows);
+    hlm_dtrmm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit,
+              ku, k, 1.0, Lf + off[t->st_term[u]], ku,
+              P + t->kcum[u] - t->kcum[s], rows);
   }
   for (int a = 0; a < k; a++) {
     P[a + (size_t)rows * a] += 1.0;
   }
-  cblas_dtrmm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, k,
-              h, 1.0, Ls, k, B + t->col[n], t->q);
-  cblas_dtrmv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, k, Ls, k,
-              w + t->col[n], 1);
+  hlm_dtrmm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit, k,
+            h, 1.0, Ls, k, B + t->col[n], t->q);
+  hlm_dtrmv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, k, Ls, k,
+            w + t->col[n], 1);
 }
 
 /* Eliminate node n of stage s and update its ancestors. */
@@ -220,7 +221,7 @@ static hlm_status eliminate_node(const hlm_tree *t, int s, int n, double *W,
   hlm_status status = HLM_OK;
   int k = t->st_k[s], rows = t->kcum[t->nst] - t->kcum[s], q = t->q;
   double *P = W + t->poff[n], *Bn = B + t->col[n], *wn = w + t->col[n];
-  int info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', k, P, rows);
+  int info = hlm_dpotrf(LAPACK_COL_MAJOR, 'L', k, P, rows);
   HLM_LAPACK_CHECK(info, "dpotrf",
                    "a block of C_jj = T'Z'ZT + I is not positive definite "
                    "(non-finite theta?)");
@@ -228,24 +229,24 @@ static hlm_status eliminate_node(const hlm_tree *t, int s, int n, double *W,
     *ld += 2.0 * log(P[a + (size_t)rows * a]);
   }
   if (rows > k) {
-    cblas_dtrsm(CblasColMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit,
-                rows - k, k, 1.0, P, rows, P + k, rows);
+    hlm_dtrsm(CblasColMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit,
+              rows - k, k, 1.0, P, rows, P + k, rows);
   }
-  cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit,
-              k, h, 1.0, P, rows, Bn, q);
-  cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, k, P, rows,
-              wn, 1);
+  hlm_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, k,
+            h, 1.0, P, rows, Bn, q);
+  hlm_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, k, P, rows,
+            wn, 1);
   int u = s + 1;
   for (int a = t->parent[n]; a >= 0; a = t->parent[a], u++) {
     int ku = t->st_k[u], ra = t->kcum[t->nst] - t->kcum[u];
     const double *Au = P + t->kcum[u] - t->kcum[s];
     /* C_{ancestors from a on, a} -= L_{.,n} L_{a,n}' */
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, ra, ku, k, -1.0, Au,
-                rows, Au, rows, 1.0, W + t->poff[a], ra);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, ku, h, k, -1.0, Au,
-                rows, Bn, q, 1.0, B + t->col[a], q);
-    cblas_dgemv(CblasColMajor, CblasNoTrans, ku, k, -1.0, Au, rows, wn, 1, 1.0,
-                w + t->col[a], 1);
+    hlm_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, ra, ku, k, -1.0, Au,
+              rows, Au, rows, 1.0, W + t->poff[a], ra);
+    hlm_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, ku, h, k, -1.0, Au,
+              rows, Bn, q, 1.0, B + t->col[a], q);
+    hlm_dgemv(CblasColMajor, CblasNoTrans, ku, k, -1.0, Au, rows, wn, 1, 1.0,
+              w + t->col[a], 1);
   }
 cleanup:
   return status;
@@ -297,11 +298,11 @@ void hlm_tree_solve_lt(const hlm_tree *t, const double *W, double *X, int nrhs,
       if (m > 0) {
         /* X_n -= L_Pn' X_P */
         gather_ancestors(t, s, n, X, nrhs, tmp);
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, k, nrhs, m, -1.0,
-                    P + k, rows, tmp, m, 1.0, Xn, q);
+        hlm_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, k, nrhs, m, -1.0,
+                  P + k, rows, tmp, m, 1.0, Xn, q);
       }
-      cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasTrans,
-                  CblasNonUnit, k, nrhs, 1.0, P, rows, Xn, q);
+      hlm_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasTrans, CblasNonUnit,
+                k, nrhs, 1.0, P, rows, Xn, q);
     }
   }
 }
@@ -313,8 +314,8 @@ void hlm_tree_apply_t(const hlm_tree *t, const double *Lf, const size_t *off,
     int k = t->st_k[s];
     const double *Ls = Lf + off[t->st_term[s]];
     for (int n = t->st_node[s]; n < t->st_node[s + 1]; n++) {
-      cblas_dtrmm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans,
-                  CblasNonUnit, k, nrhs, 1.0, Ls, k, X + t->col[n], t->q);
+      hlm_dtrmm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans,
+                CblasNonUnit, k, nrhs, 1.0, Ls, k, X + t->col[n], t->q);
     }
   }
 }
@@ -366,7 +367,7 @@ static hlm_status inverse_node(const hlm_tree *t, int s, int n, const double *W,
       Sn[r + (size_t)rows * c] = r >= c ? P[r + (size_t)rows * c] : 0.0;
     }
   }
-  int info = LAPACKE_dpotri(LAPACK_COL_MAJOR, 'L', k, Sn, rows);
+  int info = hlm_dpotri(LAPACK_COL_MAJOR, 'L', k, Sn, rows);
   HLM_LAPACK_CHECK(info, "dpotri", "inverting a block of C_jj");
   for (int c = 0; c < k; c++) {
     for (int r = c + 1; r < k; r++) {
@@ -381,12 +382,12 @@ static hlm_status inverse_node(const hlm_tree *t, int s, int n, const double *W,
              (size_t)m * sizeof *Z);
     }
     /* Z = L_Pn L_n^-1;  Sig_Pn = -Sig_PP Z;  Sig_nn -= Z' Sig_Pn */
-    cblas_dtrsm(CblasColMajor, CblasRight, CblasLower, CblasNoTrans,
-                CblasNonUnit, m, k, 1.0, P, rows, Z, m);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, m, k, m, -1.0, SPP,
-                m, Z, m, 0.0, Sn + k, rows);
-    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, k, k, m, -1.0, Z, m,
-                Sn + k, rows, 1.0, Sn, rows);
+    hlm_dtrsm(CblasColMajor, CblasRight, CblasLower, CblasNoTrans, CblasNonUnit,
+              m, k, 1.0, P, rows, Z, m);
+    hlm_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, m, k, m, -1.0, SPP, m,
+              Z, m, 0.0, Sn + k, rows);
+    hlm_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, k, k, m, -1.0, Z, m,
+              Sn + k, rows, 1.0, Sn, rows);
   }
 cleanup:
   return status;

@@ -46,8 +46,27 @@ static double fd(hlm_mme *m, const double *th0, int nt, int i, int reml,
   return (8.0 * (f[0] - f[1]) - (f[2] - f[3])) / (12.0 * h);
 }
 
-static void check_at(hlm_mme *m, const hlm_design *d, const double *th,
-                     int reml, const char *label)
+/* The absorbed-cluster cache (src/mme_cache.c) changes nothing: m0, built
+ * without it, gives bitwise the same criterion and gradient. */
+static void check_uncached(hlm_mme *m0, const double *th, int nt, int reml,
+                           double crit, const double *g, const char *label)
+{
+  double beta[256], RX[256 * 256 / 16], g0[256];
+  int ok = 0;
+  hlm_mme_eval ev = {.beta = beta, .RX = RX};
+  if (hlm_mme_evaluate(m0, th, reml, &ev) != HLM_OK ||
+      hlm_mme_gradient(m0, th, reml, &ev, g0, NULL, &ok) != HLM_OK) {
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+  if (ev.crit != crit || memcmp(g0, g, (size_t)nt * sizeof *g) != 0) {
+    fprintf(stderr, "rank %d: %s %s: the cached absorption differs\n", rank,
+            reml ? "REML" : "ML", label);
+    nbad++;
+  }
+}
+
+static void check_at(hlm_mme *m, hlm_mme *m0, const hlm_design *d,
+                     const double *th, int reml, const char *label)
 {
   int nt = d->ntheta, ok = 0;
   double beta[256], RX[256 * 256 / 16], g[256], gmax[256];
@@ -58,6 +77,7 @@ static void check_at(hlm_mme *m, const hlm_design *d, const double *th,
     MPI_Abort(MPI_COMM_WORLD, 1);
   }
   MPI_Allreduce(g, gmax, nt, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  check_uncached(m0, th, nt, reml, ev.crit, g, label);
   for (int i = 0; i < nt; i++) {
     double want = fd(m, th, nt, i, reml, beta, RX);
     double err = fabs(g[i] - want) / (fabs(want) > 1 ? fabs(want) : 1.0);
@@ -121,12 +141,23 @@ int main(int argc, char **argv)
     setenv("HLM_ABSORB", "dense", 1);
   }
   hlm_design *d = NULL;
-  hlm_mme *m = NULL;
+  hlm_mme *m = NULL, *m0 = NULL;
   int all = 0;
   if (fit_util_load_opt(MPI_COMM_WORLD, argv[1], argv[2], argv[3], &o, &d) !=
           HLM_OK ||
       hlm_mme_create(MPI_COMM_WORLD, d, &m) != HLM_OK) {
     MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+  setenv("HLM_ABSORB_CACHE_MB", "0", 1);
+  if (hlm_mme_create(MPI_COMM_WORLD, d, &m0) != HLM_OK) {
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+  unsetenv("HLM_ABSORB_CACHE_MB");
+  if ((m->cache == NULL && d->ncl > 0 && !m->distributed) ||
+      m0->cache != NULL) {
+    fprintf(stderr, "rank %d: absorbed-cluster cache not as configured\n",
+            rank);
+    nbad++;
   }
   double th[256];
   const char *labels[] = {"start", "scaled", "perturbed"};
@@ -137,8 +168,8 @@ int main(int argc, char **argv)
     }
     snprintf(label, sizeof label, "%s%d", which < 3 ? labels[which] : "zero",
              which < 3 ? 0 : which - 3);
-    check_at(m, d, th, 1, label);
-    check_at(m, d, th, 0, label);
+    check_at(m, m0, d, th, 1, label);
+    check_at(m, m0, d, th, 0, label);
   }
   MPI_Allreduce(&nbad, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   if (rank == 0) {
@@ -147,6 +178,7 @@ int main(int argc, char **argv)
            argv[2], nchecked, worst, all ? "FAILED" : "ok");
   }
   hlm_mme_destroy(&m);
+  hlm_mme_destroy(&m0);
   hlm_design_destroy(&d);
   MPI_Finalize();
   return all != 0;
