@@ -1,6 +1,7 @@
 /* design.c: the design of a mixed model, cluster by cluster (hlm/design.h).
  * Model-matrix coding lives in design_model.c, grouping factors in
  * design_groups.c. */
+#include <cblas.h>
 #include <inttypes.h>
 #include <lapacke.h>
 #include <math.h>
@@ -120,13 +121,12 @@ static hlm_status check_rank(MPI_Comm comm, const hlm_design *d)
   char msg[1024] = "";
   HLM_ALLOC(A, (size_t)p * p);
   HLM_ALLOC(dep, p);
-  for (int64_t i = 0; i < d->n; i++) {
-    const double *x = &d->X[i * p];
-    for (int a = 0; a < p; a++) {
-      for (int b = 0; b <= a; b++) {
-        A[a * p + b] += x[a] * x[b];
-      }
-    }
+  /* A[a * p + b], b <= a, += sum_i x_ia x_ib: X (row-major n x p) is the
+   * column-major p x n matrix whose A A' this is (its upper triangle) */
+  for (int64_t i0 = 0; i0 < d->n; i0 += (int64_t)1 << 20) {
+    int64_t nb = d->n - i0 < ((int64_t)1 << 20) ? d->n - i0 : (int64_t)1 << 20;
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, p, (int)nb, 1.0,
+                &d->X[i0 * p], p, 1.0, A, p);
   }
   HLM_MPI(MPI_Allreduce(MPI_IN_PLACE, A, p * p, MPI_DOUBLE, MPI_SUM, comm));
   /* Cholesky in place (lower, row-major), skipping dependent columns */

@@ -313,7 +313,9 @@ static hlm_status shuffle_columns(MPI_Comm comm, hlm_table *t,
 {
   hlm_status status = HLM_OK;
   char *buf = NULL;
-  HLM_ALLOC(buf, (size_t)t->nrows * sizeof(int64_t));
+  if (send_perm != NULL) {
+    HLM_ALLOC(buf, (size_t)t->nrows * sizeof(int64_t));
+  }
   for (int j = 0; j <= t->ncols; j++) {
     size_t esize = sizeof(int64_t);
     MPI_Datatype type = MPI_INT64_T;
