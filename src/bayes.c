@@ -187,6 +187,7 @@ static void start_values(const hlm_bayes *b, const hlm_fit *f, uint64_t chain,
   if (!b->fixed && !b->known_sd) {
     gb->sigma2 = s2 * exp(hlm_rng_uniform(&r) - 0.5);
   }
+  hlm_bayes_px_start(gb);
 }
 
 /* v (nvc + 1 + ncor) := the current components in the order of

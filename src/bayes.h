@@ -7,7 +7,9 @@
  *   bayes_diag.c     split R-hat, effective sample size, quantiles
  *   bayes_output.c   printed and JSON summaries
  *   bayes_ranef.c    posterior means and SDs of the random effects
- *   bayes_iw.c       the inverse-Wishart prior of correlated effects */
+ *   bayes_iw.c       the inverse-Wishart prior of correlated effects
+ *   bayes_iw_scale.c its scale matrix from [bayes.prior] wishart_scale
+ *   bayes_px.c       parameter expansion of half-t group SDs */
 #ifndef HLM_BAYES_H
 #define HLM_BAYES_H
 
@@ -37,9 +39,15 @@ typedef struct hlm_bayes_prior {
    * half-t(sd_df, sd_scale) on each SD (half-Cauchy: sd_df = 1) */
   int sd_family;
   double sd_scale, sd_df;
-  /* terms of k > 1 correlated effects: Sigma ~ IW(iw_df, iw_scale I);
-   * iw_df 0: k + 1 (bayes_iw.c) */
+  /* half-t SDs drawn by parameter expansion (bayes_px.c), else by the
+   * auxiliary inverse-gamma mixture */
+  int px;
+  /* terms of k > 1 correlated effects: Sigma ~ IW(iw_df, Psi), Psi =
+   * iw_scale I, or iw_psi (iw_k x iw_k) when given as a matrix; iw_df 0:
+   * k + 1 (bayes_iw.c, bayes_iw_scale.c) */
   double iw_df, iw_scale;
+  double *iw_psi;
+  int iw_k;
 } hlm_bayes_prior;
 
 /* Local.  The prior from cfg's [bayes.prior] against design d
@@ -51,10 +59,21 @@ void hlm_bayes_free_prior(hlm_bayes_prior *pr);
 /* Local.  The degrees of freedom of the inverse-Wishart prior of a term
  * of k effects (bayes_iw.c). */
 double hlm_bayes_wishart_df(const hlm_bayes_prior *pr, int k);
-/* Local.  Refuse wishart_df <= k - 1, and correlated terms the sampler
- * does not take (crossed, k > HLM_BAYES_KMAX). */
+/* Local.  Refuse wishart_df <= k - 1, a matrix wishart_scale of the
+ * wrong size, and terms of k > HLM_BAYES_KMAX correlated effects. */
 hlm_status hlm_bayes_check_wishart(const hlm_config *cfg, const hlm_design *d,
                                    const hlm_bayes_prior *pr);
+/* Local.  The scale of the inverse-Wishart prior from wishart_scale
+ * (bayes_iw_scale.c): a number, or a symmetric positive-definite matrix
+ * (refused otherwise, naming the file and line). */
+hlm_status hlm_bayes_read_wishart_scale(const hlm_config *cfg,
+                                        hlm_bayes_prior *pr);
+/* Local.  A matrix scale must be k x k for every term of k > 1 effects. */
+hlm_status hlm_bayes_check_wishart_scale(const hlm_config *cfg,
+                                         const hlm_design *d,
+                                         const hlm_bayes_prior *pr);
+/* Local.  Psi (k x k) of the prior. */
+void hlm_bayes_wishart_psi(const hlm_bayes_prior *pr, int k, double *Psi);
 /* Local.  Sigma (k x k) ~ IW(nu, Psi) by Bartlett's decomposition from
  * r; Psi is overwritten by its Cholesky factor. */
 hlm_status hlm_bayes_draw_iw(hlm_rng *r, int k, double nu, double *Psi,
@@ -80,13 +99,21 @@ typedef struct hlm_gibbs {
   int *soff;     /* nt: first sum of u_a u_b (a >= b) of each term in acc */
   int ns;        /* sums of u_a u_b over the terms: sum of k (k + 1) / 2 */
   double *aux;   /* nt: half-t auxiliaries a_r (bayes_draw.c) */
-  double bug;    /* test hook HLM_TEST_PLANT_BUG: added to the shape of
-                    each inverse-gamma variance draw (0 unless set) */
+  /* parameter expansion (bayes_px.c): u = xi eta, tau2 = xi^2 seta2 */
+  int px;         /* on: scalar terms' SDs half-t, [bayes] expansion */
+  int npx;        /* its sums in acc after the fails: nt (nt + 1) / 2 + nt */
+  double *xi;     /* nt */
+  double *seta2;  /* nt */
+  double *crow;   /* nt: (Z_t u_t)_i of the current row */
+  double *pxwork; /* nt (nt + 2) */
+  int *pxt, npxt; /* the scalar terms, expanded together */
+  double bug;     /* test hook HLM_TEST_PLANT_BUG: added to the shape of
+                     each inverse-gamma variance draw (0 unless set) */
   double sigma2;
   double *S, *g, *z, *ug; /* G x G, G, max(G, qmax), qg */
   double *ucur;           /* every local effect, cluster by cluster */
-  double *acc; /* ns + 2 double-double sums: sum u_a u_b by term, RSS,
-                  fails */
+  double *acc; /* ns + 2 + npx double-double sums: sum u_a u_b by term, RSS,
+                  fails, then (px) sum c_s c_t, sum c_t e */
   /* running sums of every local effect over the kept draws (bayes_ranef.c) */
   double *rsum, *rsq; /* total local q, cluster by cluster */
   int64_t *roff;      /* ncl: offset of each cluster in rsum */
@@ -107,6 +134,20 @@ hlm_status hlm_gibbs_step(hlm_gibbs *gb, uint64_t chain, uint64_t iter);
 
 /* Local.  theta from tau2 (sig) and sigma2. */
 hlm_status hlm_gibbs_set_theta(hlm_gibbs *gb);
+
+/* ---- parameter expansion (bayes_px.c) ------------------------------------ */
+
+/* Local.  Work space of the expansion when gb->prior asks for it. */
+hlm_status hlm_bayes_px_create(hlm_gibbs *gb);
+void hlm_bayes_px_destroy(hlm_gibbs *gb);
+/* Local.  xi := sqrt(tau2), seta2 := 1 at the start of a chain. */
+void hlm_bayes_px_start(hlm_gibbs *gb);
+/* Local.  Add row i's products (gb->crow, residual e) to the sums. */
+void hlm_bayes_px_add_row(hlm_gibbs *gb, double e);
+/* Replicated.  From the reduced sums and the current sigma2: the xi of
+ * every scalar term jointly, then each seta2 and tau2; the effects in
+ * gb->ucur and gb->ug rescaled to u = xi eta. */
+hlm_status hlm_bayes_px_draw(hlm_gibbs *gb, hlm_rng *r);
 
 /* Local.  Add the current effects to the running sums. */
 void hlm_gibbs_accumulate(hlm_gibbs *gb);

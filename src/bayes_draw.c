@@ -14,7 +14,9 @@
  * correlated effects draws its covariance from its inverse-Wishart full
  * conditional (bayes_iw.c) from the reduced sums of u_l u_l'.  Random numbers:
  * stream 0 for the global block, 1 + the cluster's global position for a
- * cluster, UINT64_MAX for the variances; all at counter (iteration). */
+ * cluster, UINT64_MAX for the variances; all at counter (iteration).
+ * Half-t group SDs: by parameter expansion (bayes_px.c, the default) or
+ * the auxiliary mixture (draw_half_t). */
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
@@ -23,6 +25,7 @@
 
 #include "bayes.h"
 #include "ddsum.h"
+#include "mme_tree.h"
 #include "rng.h"
 
 #define STREAM_VARIANCES UINT64_MAX
@@ -66,7 +69,8 @@ hlm_status hlm_gibbs_create(MPI_Comm comm, hlm_mme *m,
   HLM_ALLOC(gb->g, G);
   HLM_ALLOC(gb->z, G > q ? G : q);
   HLM_ALLOC(gb->ug, m->qg);
-  HLM_ALLOC(gb->acc, 2 * ((size_t)gb->ns + 2));
+  HLM_TRY(hlm_bayes_px_create(gb));
+  HLM_ALLOC(gb->acc, 2 * ((size_t)gb->ns + 2 + (size_t)gb->npx));
   HLM_ALLOC(gb->roff, d->ncl);
   int64_t tot = 0;
   for (int64_t j = 0; j < d->ncl; j++) {
@@ -108,6 +112,7 @@ void hlm_gibbs_destroy(hlm_gibbs **gp)
   free(gb->rsq);
   free(gb->gsum);
   free(gb->gsq);
+  hlm_bayes_px_destroy(gb);
   free(gb);
   *gp = NULL;
 }
@@ -142,11 +147,25 @@ static hlm_status draw_global(hlm_gibbs *gb, uint64_t chain, uint64_t iter)
   }
   cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, G, gb->S, G,
               gb->g, 1);
-  /* the global random effects u_g = theta v_g */
+  /* the global random effects u_g = T_g v_g: theta v (scalar terms), L v_l
+   * level by level (k > 1, L lower triangular, hlm_term_factor) */
   for (int r2 = 0; r2 < gb->nt; r2++) {
     const hlm_reterm *rt = &gb->d->term[r2];
-    for (int64_t l = 0; rt->global && l < rt->nlevels; l++) {
-      gb->ug[rt->gfirst + l] = gb->theta[rt->theta_off] * gb->g[rt->gfirst + l];
+    int k = rt->k;
+    double L[HLM_BAYES_KMAX * HLM_BAYES_KMAX];
+    if (!rt->global) {
+      continue;
+    }
+    hlm_term_factor(rt, gb->theta, L);
+    for (int64_t l = 0; l < rt->nlevels; l++) {
+      const double *v = &gb->g[rt->gfirst + l * k];
+      double *u = &gb->ug[rt->gfirst + l * k];
+      for (int a = 0; a < k; a++) {
+        u[a] = 0.0;
+        for (int e = 0; e <= a; e++) {
+          u[a] += L[a + k * e] * v[e];
+        }
+      }
     }
   }
 cleanup:
@@ -154,8 +173,8 @@ cleanup:
 }
 
 /* Sum of w_i e_i^2 over cluster c's rows, with u its local effects. */
-static double cluster_rss(const hlm_gibbs *gb, const hlm_dcluster *c,
-                          const double *u, const double *beta)
+static double cluster_rss(hlm_gibbs *gb, const hlm_dcluster *c, const double *u,
+                          const double *beta)
 {
   const hlm_design *d = gb->d;
   int p = d->p, nt = d->nterms;
@@ -168,9 +187,16 @@ static double cluster_rss(const hlm_gibbs *gb, const hlm_dcluster *c,
       int64_t l = d->zlev[i * nt + r];
       const double *ul =
           rt->global ? &gb->ug[rt->gfirst + l * k] : &u[c->zoff[r] + l * k];
-      e -= cblas_ddot(k, &d->zval[i * d->zwidth + zc], 1, ul, 1);
+      double zu = cblas_ddot(k, &d->zval[i * d->zwidth + zc], 1, ul, 1);
+      e -= zu;
+      if (gb->px) {
+        gb->crow[r] = zu;
+      }
     }
     rss += e * e;
+    if (gb->px) {
+      hlm_bayes_px_add_row(gb, e);
+    }
   }
   return rss;
 }
@@ -229,16 +255,22 @@ static void draw_half_t(hlm_gibbs *gb, hlm_rng *r, int t, double ss,
 }
 
 /* Replicated: Sigma of term t (k > 1) from its inverse-Wishart full
- * conditional IW(nu + m, s I + sum_l u_l u_l'). */
+ * conditional IW(nu + m, Psi + sum_l u_l u_l'). */
 static hlm_status draw_covariance(hlm_gibbs *gb, hlm_rng *r, int t)
 {
   const hlm_reterm *rt = &gb->d->term[t];
   int k = rt->k;
   double Psi[HLM_BAYES_KMAX * HLM_BAYES_KMAX];
   const double *a = &gb->acc[2 * gb->soff[t]];
+  hlm_bayes_wishart_psi(gb->prior, k, Psi);
   for (int e = 0; e < k; e++) {
     for (int f = e; f < k; f++, a += 2) {
-      double x = hlm_dd_value(a) + (e == f ? gb->prior->iw_scale : 0.0);
+      double x = hlm_dd_value(a) + Psi[f + k * e];
+      /* a global (crossed) term: its replicated effects */
+      for (int64_t l = 0; rt->global && l < rt->nlevels; l++) {
+        const double *u = &gb->ug[rt->gfirst + l * k];
+        x += u[e] * u[f];
+      }
       Psi[f + k * e] = Psi[e + k * f] = x;
     }
   }
@@ -246,7 +278,18 @@ static hlm_status draw_covariance(hlm_gibbs *gb, hlm_rng *r, int t)
   return hlm_bayes_draw_iw(r, k, nu, Psi, &gb->sig[gb->koff[t]]);
 }
 
-/* Replicated: the variances from the reduced sums. */
+/* Replicated: sigma2 from the reduced residual sum of squares. */
+static void draw_sigma2(hlm_gibbs *gb, hlm_rng *r)
+{
+  const hlm_bayes_prior *pr = gb->prior;
+  double rss = hlm_dd_value(&gb->acc[2 * gb->ns]);
+  double shape = pr->rshape + 0.5 * (double)gb->d->nglobal;
+  gb->sigma2 = (pr->rscale + 0.5 * rss) / hlm_rng_gamma(r, shape);
+}
+
+/* Replicated: the variances from the reduced sums; under parameter
+ * expansion the covariances, sigma2, then the scalar terms' xi and seta2
+ * (bayes_px.c). */
 static hlm_status draw_variances(hlm_gibbs *gb, uint64_t chain, uint64_t iter)
 {
   hlm_status status = HLM_OK;
@@ -258,6 +301,9 @@ static hlm_status draw_variances(hlm_gibbs *gb, uint64_t chain, uint64_t iter)
     const hlm_reterm *rt = &d->term[t];
     if (rt->k > 1) {
       HLM_TRY(draw_covariance(gb, &r, t));
+      continue;
+    }
+    if (gb->px) {
       continue;
     }
     double ss = hlm_dd_value(&gb->acc[2 * gb->soff[t]]);
@@ -272,9 +318,10 @@ static hlm_status draw_variances(hlm_gibbs *gb, uint64_t chain, uint64_t iter)
     }
   }
   if (!gb->known_sd) {
-    double rss = hlm_dd_value(&gb->acc[2 * gb->ns]);
-    double shape = pr->rshape + 0.5 * (double)d->nglobal;
-    gb->sigma2 = (pr->rscale + 0.5 * rss) / hlm_rng_gamma(&r, shape);
+    draw_sigma2(gb, &r);
+  }
+  if (gb->px) {
+    HLM_TRY(hlm_bayes_px_draw(gb, &r));
   }
 cleanup:
   return status;
@@ -303,13 +350,13 @@ hlm_status hlm_gibbs_step(hlm_gibbs *gb, uint64_t chain, uint64_t iter)
   HLM_TRY(hlm_gibbs_set_theta(gb));
   HLM_TRY(hlm_mme_form_system(gb->m, gb->theta));
   HLM_TRY(draw_global(gb, chain, iter));
-  memset(gb->acc, 0, 2 * ((size_t)gb->ns + 2) * sizeof *gb->acc);
+  memset(gb->acc, 0, 2 * ((size_t)gb->ns + 2 + gb->npx) * sizeof *gb->acc);
   beta = malloc((size_t)gb->p * sizeof *beta);
   local = beta ? draw_clusters(gb, chain, iter, beta)
                : HLM_ERROR(HLM_ERR_NOMEM, "out of memory in the sampler");
   /* the sums and, in the last pair, the ranks that failed: one reduction */
   gb->acc[2 * (gb->ns + 1)] = local != HLM_OK;
-  HLM_TRY(hlm_dd_allreduce(gb->comm, gb->acc, gb->ns + 2));
+  HLM_TRY(hlm_dd_allreduce(gb->comm, gb->acc, gb->ns + 2 + gb->npx));
   HLM_TRY(local);
   HLM_CHECK(hlm_dd_value(&gb->acc[2 * (gb->ns + 1)]) == 0, HLM_ERR_OTHER_RANK,
             "another rank failed to draw its random effects");

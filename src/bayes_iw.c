@@ -1,6 +1,7 @@
 /* bayes_iw.c: the inverse-Wishart prior of a term's unstructured k x k
  * covariance Sigma (k > 1 correlated effects, docs/bayes.md):
- *   Sigma ~ IW(nu, Psi),  Psi = s I  ([bayes.prior] wishart_df, _scale)
+ *   Sigma ~ IW(nu, Psi),  Psi = s I or given ([bayes.prior] wishart_df,
+ *   wishart_scale; bayes_iw_scale.c)
  *   Sigma | u ~ IW(nu + m, Psi + sum_l u_l u_l')   (m levels)
  * drawn by Bartlett's decomposition: with Psi' = U U' (Cholesky) and A
  * lower triangular, A_ii = sqrt(chi2(nu' - i + 1)), A_ij ~ N(0, 1) (i >
@@ -22,6 +23,10 @@ double hlm_bayes_wishart_df(const hlm_bayes_prior *pr, int k)
 hlm_status hlm_bayes_check_wishart(const hlm_config *cfg, const hlm_design *d,
                                    const hlm_bayes_prior *pr)
 {
+  hlm_status status = hlm_bayes_check_wishart_scale(cfg, d, pr);
+  if (status != HLM_OK) {
+    return status;
+  }
   for (int t = 0; t < d->nterms; t++) {
     const hlm_reterm *rt = &d->term[t];
     if (rt->k > 1 && !(hlm_bayes_wishart_df(pr, rt->k) > rt->k - 1)) {
@@ -37,14 +42,6 @@ hlm_status hlm_bayes_check_wishart(const hlm_config *cfg, const hlm_design *d,
                        "`%s` (more than %d) is not implemented yet (issue "
                        "12)",
                        rt->k, rt->group, HLM_BAYES_KMAX);
-    }
-    if (rt->k > 1 && rt->global) {
-      return HLM_ERROR(HLM_ERR_NOT_IMPLEMENTED,
-                       "method = \"bayes\" with the correlated random effects "
-                       "of `%s`, a term not nested in the clusters (crossed), "
-                       "is not implemented yet (issue 12); write "
-                       "uncorrelated terms with || instead",
-                       rt->group);
     }
   }
   return HLM_OK;

@@ -43,8 +43,20 @@ static void print_prior(const hlm_bayes *b, FILE *out)
   } else {
     fprintf(out, "  each group SD: half-t(df %g, scale %g)%s\n", pr->sd_df,
             pr->sd_scale, pr->sd_family == 1 ? " (half-Cauchy)" : "");
+    fprintf(out, "    drawn by %s ([bayes] expansion)\n",
+            pr->px ? "parameter expansion (Gelman 2006)"
+                   : "the auxiliary inverse-gamma mixture (Wand et al. 2011)");
   }
-  if (b->ncor > 0 && pr->iw_df > 0) {
+  if (b->ncor > 0 && pr->iw_psi != NULL) {
+    char df[64] = "k + 1";
+    if (pr->iw_df > 0) {
+      snprintf(df, sizeof df, "%g", pr->iw_df);
+    }
+    fprintf(out,
+            "  covariance of each term of k correlated effects: inverse-"
+            "Wishart(df %s, scale Psi = the %d x %d matrix wishart_scale)\n",
+            df, pr->iw_k, pr->iw_k);
+  } else if (b->ncor > 0 && pr->iw_df > 0) {
     fprintf(out,
             "  covariance of each term of k correlated effects: inverse-"
             "Wishart(df %g, scale %g I)\n",
@@ -111,6 +123,8 @@ static json_t *json_prior(const hlm_bayes *b)
         json_string(pr->sd_family == 1 ? "half-cauchy" : "half-t"));
     json_object_set_new(o, "group_sd_scale", json_real(pr->sd_scale));
     json_object_set_new(o, "group_sd_df", json_real(pr->sd_df));
+    json_object_set_new(o, "expansion",
+                        json_string(pr->px ? "parameter" : "auxiliary"));
   }
   json_object_set_new(o, "variance_shape", json_real(pr->vshape));
   json_object_set_new(o, "variance_scale", json_real(pr->vscale));

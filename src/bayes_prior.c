@@ -143,6 +143,7 @@ static hlm_status read_group_sd(const hlm_config *cfg, hlm_bayes_prior *pr)
   pr->sd_family = cfg->prior_group_sd;
   pr->sd_scale = cfg->prior_group_sd_scale;
   pr->sd_df = pr->sd_family == 1 ? 1.0 : cfg->prior_group_sd_df;
+  pr->px = pr->sd_family != 0 && cfg->bayes_expansion == 0;
   if (pr->sd_family == 0) {
     return HLM_OK;
   }
@@ -203,7 +204,7 @@ hlm_status hlm_bayes_read_prior(const hlm_config *cfg, const hlm_design *d,
   pr->rscale = cfg->prior_residual_scale;
   HLM_TRY(read_group_sd(cfg, pr));
   pr->iw_df = cfg->prior_wishart_df;
-  pr->iw_scale = cfg->prior_wishart_scale;
+  HLM_TRY(hlm_bayes_read_wishart_scale(cfg, pr));
 cleanup:
   free(B);
   return status;
@@ -214,5 +215,6 @@ void hlm_bayes_free_prior(hlm_bayes_prior *pr)
   free(pr->mean);
   free(pr->var);
   free(pr->prec);
+  free(pr->iw_psi);
   memset(pr, 0, sizeof *pr);
 }

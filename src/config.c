@@ -276,6 +276,10 @@ static hlm_status store_value(const validator *v, const hlm_key_spec *k,
     status =
         hlm_config_read_matrix(v->file, k->key, val, (hlm_config_matrix *)dst);
     break;
+  case KEY_SCALE_MATRIX:
+    status = hlm_config_read_scale_matrix(v->file, k->key, val,
+                                          (hlm_config_matrix *)dst);
+    break;
   }
 cleanup:
   return status;
@@ -422,6 +426,9 @@ static hlm_status set_defaults(validator *v)
       *(double *)dst = strtod(spec->def, NULL);
     } else if (spec->type == KEY_BOOL) {
       *(int *)dst = strcmp(spec->def, "true") == 0;
+    } else if (spec->type == KEY_SCALE_MATRIX) {
+      HLM_TRY(hlm_config_scale_matrix_number((hlm_config_matrix *)dst,
+                                             strtod(spec->def, NULL)));
     }
   }
 cleanup:
@@ -567,7 +574,7 @@ void hlm_config_destroy(hlm_config **cfg)
           (hlm_config_numtab *)((char *)*cfg + spec->offset));
     }
     if (spec->offset != NONE && hlm_config_key_kind(k) == FILE_CONFIG &&
-        spec->type == KEY_MATRIX) {
+        (spec->type == KEY_MATRIX || spec->type == KEY_SCALE_MATRIX)) {
       hlm_config_free_matrix(
           (hlm_config_matrix *)((char *)*cfg + spec->offset));
     }
@@ -615,8 +622,13 @@ static void print_value(const hlm_config *cfg, const hlm_key_spec *k, FILE *out)
     fprintf(out, " }");
     break;
   }
-  case KEY_MATRIX: {
+  case KEY_MATRIX:
+  case KEY_SCALE_MATRIX: {
     const hlm_config_matrix *t = (const hlm_config_matrix *)dst;
+    if (t->number) {
+      fprintf(out, "%g", t->value[0]);
+      break;
+    }
     for (int i = 0, at = 0; i < t->nrow; at += t->ncol[i++]) {
       fprintf(out, "%s", i ? ", [" : "[[");
       for (int j = 0; j < t->ncol[i]; j++) {
@@ -657,10 +669,16 @@ int hlm_config_schema_count(void)
 
 static const char *type_name(hlm_key_type t)
 {
-  static const char *const names[] = {
-      "string",           "path",   "choice",
-      "integer",          "number", "boolean",
-      "table of numbers", "number", "array of arrays of numbers"};
+  static const char *const names[] = {"string",
+                                      "path",
+                                      "choice",
+                                      "integer",
+                                      "number",
+                                      "boolean",
+                                      "table of numbers",
+                                      "number",
+                                      "array of arrays of numbers",
+                                      "number or array of arrays of numbers"};
   return names[t];
 }
 

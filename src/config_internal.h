@@ -18,6 +18,7 @@ typedef enum hlm_key_type {
   KEY_NUMBER_TABLE, /* an inline table of numbers by name */
   KEY_REAL,         /* any finite number, stored as double (no range check) */
   KEY_MATRIX,       /* an array of arrays of numbers */
+  KEY_SCALE_MATRIX, /* a positive number s (s I) or an array of arrays */
 } hlm_key_type;
 
 /* Which file a section belongs to: a fit's config.toml, or the file of
@@ -94,5 +95,12 @@ hlm_status hlm_config_read_matrix(const char *file, const char *key,
                                   hlm_config_matrix *t);
 /* Local.  NULL-safe on t's members; zeroes *t. */
 void hlm_config_free_matrix(hlm_config_matrix *t);
+/* Local.  A KEY_SCALE_MATRIX value: a positive number s (stored with
+ * t->number set) or an array of arrays as hlm_config_read_matrix. */
+hlm_status hlm_config_read_scale_matrix(const char *file, const char *key,
+                                        const hlm_toml_value *tv,
+                                        hlm_config_matrix *t);
+/* Local.  *t := the number s (freed first). */
+hlm_status hlm_config_scale_matrix_number(hlm_config_matrix *t, double s);
 
 #endif /* HLM_CONFIG_INTERNAL_H */

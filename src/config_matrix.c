@@ -1,7 +1,8 @@
 /* config_matrix.c: keys whose value is an array of arrays of numbers
  * ([bayes.prior] beta_covariance = [[4, 1], [1, 9]]).  Only the shape of
  * TOML is checked here; the size, symmetry and positive definiteness are
- * checked against the design (src/bayes_prior.c). */
+ * checked against the design (src/bayes_prior.c).  wishart_scale also
+ * takes a single number s (s I). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,4 +70,40 @@ void hlm_config_free_matrix(hlm_config_matrix *t)
   free(t->row_line);
   free(t->row_column);
   memset(t, 0, sizeof *t);
+}
+
+hlm_status hlm_config_scale_matrix_number(hlm_config_matrix *t, double s)
+{
+  hlm_status status = HLM_OK;
+  hlm_config_free_matrix(t);
+  HLM_ALLOC(t->value, 1);
+  t->value[0] = s;
+  t->number = 1;
+cleanup:
+  return status;
+}
+
+hlm_status hlm_config_read_scale_matrix(const char *file, const char *key,
+                                        const hlm_toml_value *tv,
+                                        hlm_config_matrix *t)
+{
+  int type = hlm_toml_value_type(tv);
+  double s = 0.0;
+  if (type == HLM_TOML_ARRAY) {
+    return hlm_config_read_matrix(file, key, tv, t);
+  }
+  if (type != HLM_TOML_INTEGER && type != HLM_TOML_FLOAT) {
+    return HLM_ERROR(HLM_ERR_CONFIG,
+                     "%s:%d:%d: `%s` must be a positive number s (meaning "
+                     "s I) or an array of arrays of numbers, one row per "
+                     "line, e.g. %s = [[4, 1], [1, 9]]",
+                     file, hlm_toml_value_line(tv), hlm_toml_value_column(tv),
+                     key, key);
+  }
+  if (hlm_toml_get_number(tv, &s) != HLM_OK || !(s > 0 && s < 1e300)) {
+    return HLM_ERROR(HLM_ERR_CONFIG, "%s:%d:%d: `%s` must be positive, got %g",
+                     file, hlm_toml_value_line(tv), hlm_toml_value_column(tv),
+                     key, s);
+  }
+  return hlm_config_scale_matrix_number(t, s);
 }

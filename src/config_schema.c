@@ -115,6 +115,10 @@ const hlm_key_spec hlm_keys[] = {
     {"bayes", "fixed_variances", KEY_BOOL, "false", NULL, NULL,
      F(bayes_fixed_variances),
      "test mode: hold variances at given values, draw only the rest"},
+    {"bayes", "expansion", KEY_CHOICE, "parameter", "parameter|auxiliary", NULL,
+     F(bayes_expansion),
+     "sampler of half-Cauchy / half-t group SDs: Gelman's parameter "
+     "expansion or the inverse-gamma mixture"},
     /* [bayes.prior] */
     {"bayes.prior", "beta_mean", KEY_NUMBER_TABLE, NULL, NULL, NULL,
      F(prior_beta_mean),
@@ -145,9 +149,10 @@ const hlm_key_spec hlm_keys[] = {
      F(prior_wishart_df),
      "degrees of freedom nu of the inverse-Wishart prior of correlated "
      "effects (default k + 1)"},
-    {"bayes.prior", "wishart_scale", KEY_FLOAT, "1", NULL, NULL,
+    {"bayes.prior", "wishart_scale", KEY_SCALE_MATRIX, "1", NULL, NULL,
      F(prior_wishart_scale),
-     "scale s of the inverse-Wishart prior of correlated effects: Psi = s I"},
+     "scale Psi of the inverse-Wishart prior of correlated effects: a "
+     "number s (Psi = s I) or a k x k symmetric positive-definite matrix"},
     /* [survey] (docs/survey.md) */
     {"survey", "weight1", KEY_STRING, NULL, NULL, NULL, F(survey_weight1),
      "level-1 weight column (conditional on the cluster)"},

@@ -83,6 +83,8 @@ typedef struct hlm_config_matrix {
   double *value; /* the rows one after another */
   int line, column;
   int *row_line, *row_column; /* nrow */
+  int number; /* a single number s was written (meaning s I): value[0],
+                 nrow 0 (KEY_SCALE_MATRIX) */
 } hlm_config_matrix;
 
 /* Validated settings of the features built so far; later issues add
@@ -131,6 +133,8 @@ typedef struct hlm_config {
   int64_t bayes_chains, bayes_iterations, bayes_warmup, bayes_thin;
   int64_t bayes_seed;
   int bayes_fixed_variances; /* test mode: variances held at the REML fit */
+  int bayes_expansion;       /* half-t group SDs: 0 parameter expansion (Gelman
+                                2006), 1 auxiliary inverse-gamma mixture */
   hlm_config_numtab prior_beta_mean, prior_beta_variance;
   hlm_config_matrix prior_beta_covariance; /* full B (nrow 0: not given) */
   double prior_variance_shape, prior_variance_scale;
@@ -148,7 +152,8 @@ typedef struct hlm_config {
                          2 half-t (on the SD) */
   double prior_group_sd_scale, prior_group_sd_df; /* 0: not given */
   double prior_wishart_df;                        /* 0: not given (k + 1) */
-  double prior_wishart_scale; /* Psi = s I of the inverse-Wishart prior */
+  /* Psi of the inverse-Wishart prior: s I (number) or a matrix */
+  hlm_config_matrix prior_wishart_scale;
   /* which keys were given (1) or defaulted (0), by schema index */
   unsigned char *given;
 } hlm_config;

@@ -7,7 +7,8 @@
 # from its ESS, this sampler's by batch means).  WEIGHTS as in
 # exact_posterior.R ("sd:COLUMN": known residual SDs, sigma = 1).
 # IW (optional, "iw:NU:S"): a term of k > 1 correlated effects has an
-# inverse-Wishart(NU, S I) prior on its covariance Sigma (NU "-": k + 1),
+# inverse-Wishart(NU, S I) prior on its covariance Sigma (NU "-": k + 1;
+# S may also be a full k x k matrix written "a,b;c,d", row by row),
 # drawn here as the inverse of stats::rWishart(NU + m, (S I + sum u u')^-1);
 # then its SDs and correlations are compared too.
 suppressPackageStartupMessages({library(lme4); library(jsonlite)})
@@ -20,7 +21,8 @@ w <- if (a[3] == "-") rep(1, nrow(d)) else if (known)
 js <- fromJSON(a[4], simplifyVector = FALSE)
 # VSHAPE "ht:NU:A": a half-t(NU, 0, A) prior on every group SD instead
 # (VSCALE then unused), drawn here by random-walk Metropolis on log tau
-# (10 steps per iteration), not by hlm-mpi's auxiliary-variable Gibbs step
+# (10 steps per iteration), not by hlm-mpi's parameter-expanded or
+# auxiliary-variable Gibbs steps
 ht <- startsWith(a[5], "ht:")
 if (ht) {
   htp <- as.numeric(strsplit(a[5], ":")[[1]][2:3])
@@ -42,10 +44,19 @@ cnms <- lf$reTrms$cnms; Gp <- lf$reTrms$Gp
 eff <- unlist(cnms); nt <- length(eff); kk <- lengths(cnms)
 term <- findInterval(seq_len(q) - 1, Gp, rightmost.closed = TRUE)
 iw <- if (length(a) >= 9) strsplit(a[9], ":")[[1]] else c("iw", "-", "1")
+# the scale S: a number (S I), or a full matrix "a,b;c,d" (rows by ;)
+iw_psi <- function(k) {
+  if (!grepl(";", iw[3])) return(diag(as.numeric(iw[3]), k))
+  M <- do.call(rbind, lapply(strsplit(iw[3], ";")[[1]],
+                             function(r) as.numeric(strsplit(r, ",")[[1]])))
+  stopifnot(nrow(M) == k, ncol(M) == k)
+  M
+}
 y <- model.response(lf$fr); n <- length(y)
 C <- cbind(X, Z); CtWC <- crossprod(C, w * C); CtWy <- crossprod(C, w * y)
 set.seed(20261126)
-niter <- 15000; burn <- 1000
+# GIBBS_REF_NITER: fewer iterations for a quick check of the power
+niter <- as.integer(Sys.getenv("GIBBS_REF_NITER", "15000")); burn <- 1000
 # Sig[[j]]: the k x k covariance of term j (1 x 1 for a scalar term)
 Sig <- lapply(kk, function(k) diag(var(y) / 2, k))
 s2 <- if (known) 1 else var(y) / 2
@@ -68,7 +79,7 @@ for (it in 1:niter) {
       U <- matrix(ut, nrow = kk[t])          # one column per level
       nu <- if (iw[2] == "-") kk[t] + 1 else as.numeric(iw[2])
       Sig[[t]] <- solve(stats::rWishart(1, nu + ncol(U),
-        solve(diag(as.numeric(iw[3]), kk[t]) + tcrossprod(U)))[, , 1])
+        solve(iw_psi(kk[t]) + tcrossprod(U)))[, , 1])
     } else if (ht) {
       eta <- log(Sig[[t]][1, 1]) / 2
       for (k in 1:10) {

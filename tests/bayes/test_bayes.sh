@@ -295,19 +295,7 @@ wishart_df = -3"
   refuse "zero wishart_scale" 1 4 '`wishart_scale` must be positive' \
     "Reaction ~ Days + (Days | Subject)" "[bayes.prior]
 wishart_scale = 0"
-  # correlated effects of a crossed (global) term: not built yet
-  "$HLM" import "$D/crossed/crossed.csv" "$TMP/crossed.h5" > /dev/null
-  cat > "$TMP/e.toml" <<EOT
-[data]
-file = "$TMP/crossed.h5"
-[model]
-formula = "y ~ x + (1 + x | school) + (1 | nbhd)"
-method = "bayes"
-EOT
-  run_ranks 2 "$TMP/e.toml"
-  expect_rcs "crossed correlated effects" "3 3"
-  expect_in "$ERR" 'of `school`, a term not nested in the clusters (crossed), is not implemented yet (issue 12)' \
-    "crossed correlated effects: message"
+  # correlated effects of a crossed (global) term: test_bayes_iw.sh crossed
   refuse "distributed global system" 2 3 "not implemented yet (issue 15)" \
     "$f" "[estimation]
 scalapack_threshold = 0"

@@ -12,6 +12,20 @@
 #              step drawn with stats::rWishart); the draws bitwise equal
 #              at 1, 2, 3 and 4 ranks
 #   reference2 the same with wishart_df = 5, wishart_scale = 300 on 3 ranks
+#   matrix     a full matrix wishart_scale = Psi (wishart_df = 5) on 2
+#              ranks against the same independent sampler given that
+#              Psi, and not within MC error of it given Psi's diagonal
+#              only
+#   matrix2    the same prior: bitwise draws at 1 and 3 ranks; refusals
+#              of a Psi not square, of the wrong size, not symmetric, not
+#              positive definite, not a number or matrix, negative
+#   crossed    correlated effects of a crossed (global) term: y ~ x + (1 |
+#              a) + (1 + x | b), a small data set simulated
+#              (make_crossed_small.py: 30 levels of a, the clusters,
+#              crossed with 8 of b), IW(3, Psi)
+#              with a full Psi on b's covariance: posterior means against
+#              the independent sampler in R at 2 ranks; bitwise draws at
+#              1, 3 and 4 ranks
 . "$(dirname "$0")/../lib.sh"
 R=Rscript
 D=$SRC/data
@@ -113,5 +127,106 @@ wishart_scale = 300"
   reference df 3 5 300
 }
 
-part_"${1:?usage: test_bayes_iw.sh exact|reference|reference2}"
+PSI='[[3000, -250],
+                 [-250, 100]]'
+
+part_matrix() {
+  cfg mat "chains = 4
+iterations = 2500
+warmup = 500" "[bayes.prior]
+wishart_df = 5
+wishart_scale = $PSI"
+  run mat 2
+  expect_in "$OUT" "inverse-Wishart(df 5, scale Psi = the 2 x 2 matrix wishart_scale)" \
+    "matrix: prior printed"
+  GIBBS_REF_NITER=10000 reference mat 2 5 "3000,-250;-250,100"
+  # the off-diagonal of Psi matters: the draws are not those of diag(Psi)
+  if GIBBS_REF_NITER=3000 $R "$SRC/tests/bayes/gibbs_reference.R" "$CSV" "$F" - "$TMP/mat.json" \
+       0.001 0.001 0.001 0.001 "iw:5:3000,0;0,100" > "$TMP/cmp" 2>&1; then
+    fail "matrix: the draws also fit Psi without its off-diagonal"
+  else pass "matrix: the draws do not fit Psi without its off-diagonal: $(tail -1 "$TMP/cmp")"; fi
+}
+
+part_matrix2() {
+  cfg mat "chains = 4
+iterations = 300
+warmup = 50" "[bayes.prior]
+wishart_df = 5
+wishart_scale = $PSI"
+  bitwise mat 1 3
+  refuse_psi "Psi not square" 2 'e.toml:11:26: [bayes.prior] wishart_scale: row 2 has 1 numbers; the matrix must be square, 2 x 2' \
+    '[[4, 1], [1]]'
+  refuse_psi "Psi of the wrong size" 3 'e.toml:11:17: [bayes.prior] wishart_scale is 3 x 3, but `Subject` has 2 correlated effects' \
+    '[[4, 0, 0], [0, 4, 0], [0, 0, 4]]'
+  refuse_psi "Psi not symmetric" 2 'e.toml:11:26: [bayes.prior] wishart_scale is not symmetric: row 2, column 1 is 2 but row 1, column 2 is 1' \
+    '[[4, 1], [2, 9]]'
+  refuse_psi "Psi not positive definite" 4 'e.toml:11:17: [bayes.prior] wishart_scale is not positive definite' \
+    '[[1, 2], [2, 1]]'
+  refuse_psi "Psi not a matrix" 2 'e.toml:11:17: `wishart_scale` must be a positive number s (meaning s I) or an array of arrays' \
+    '"big"'
+  refuse_psi "Psi negative" 2 'e.toml:11:17: `wishart_scale` must be positive, got -1' \
+    '-1'
+}
+
+part_crossed() {
+  /usr/bin/python3 "$SRC/tests/bayes/make_crossed_small.py" "$TMP/x.csv"
+  "$HLM" import "$TMP/x.csv" "$TMP/x.h5" > /dev/null || fail "crossed: import"
+  local fx="y ~ x + (1 | a) + (1 + x | b)"
+  cat > "$TMP/cr.toml" <<EOT
+[data]
+file = "$TMP/x.h5"
+cluster = "a"
+[model]
+formula = "$fx"
+method = "bayes"
+[bayes]
+chains = 4
+iterations = 2500
+warmup = 500
+seed = 3
+[bayes.prior]
+variance_shape = 1
+variance_scale = 1
+residual_shape = 1
+residual_scale = 1
+wishart_scale = [[1, 0.3], [0.3, 0.5]]
+[output]
+summary = "$TMP/cr.json"
+draws = "$TMP/cr.csv"
+EOT
+  run cr 2
+  expect_in "$ERR" "8 levels  not nested in the partition factor: global (crossed)" \
+    "crossed: b is a global term"
+  if GIBBS_REF_NITER=8000 $R "$SRC/tests/bayes/gibbs_reference.R" "$TMP/x.csv" "$fx" - "$TMP/cr.json" \
+       1 1 1 1 "iw:-:1,0.3;0.3,0.5" > "$TMP/cmp" 2>&1; then
+    pass "crossed correlated effects: independent Gibbs sampler: $(tail -1 "$TMP/cmp")"
+  else
+    fail "crossed correlated effects: independent Gibbs sampler"; cat "$TMP/cmp" >&2
+  fi
+  sed -i -e 's/^iterations = 2500/iterations = 300/' -e 's/^warmup = 500/warmup = 50/' \
+    "$TMP/cr.toml"
+  bitwise cr 1 3 4
+}
+
+# refuse_psi WHAT NP PATTERN PSI: wishart_scale = PSI refused on every rank
+refuse_psi() {
+  cat > "$TMP/e.toml" <<EOT
+[data]
+file = "$D/sleepstudy_diag/sleepstudy_diag.h5"
+[model]
+formula = "$F"
+method = "bayes"
+[bayes]
+iterations = 20
+warmup = 10
+[bayes.prior]
+wishart_df = 5
+wishart_scale = $4
+EOT
+  run_ranks "$2" "$TMP/e.toml"
+  expect_rcs "$1" "$(printf '4 %.0s' $(seq "$2") | sed 's/ $//')"
+  expect_in "$ERR" "$3" "$1: message"
+}
+
+part_"${1:?usage: test_bayes_iw.sh exact|reference|reference2|matrix|matrix2|crossed}"
 finish
