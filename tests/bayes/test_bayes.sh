@@ -17,7 +17,7 @@
 #   results    the HDF5 results file against the CSV of the draws
 #   errors     refusals: exit codes on every rank and the messages
 . "$(dirname "$0")/../lib.sh"
-R=Rscript
+. "$(dirname "$0")/rqueue.sh"
 D=$SRC/data
 zeros() { printf '0 %.0s' $(seq "$1") | sed 's/ $//'; }
 same() { printf "$1 %.0s" $(seq "$2") | sed 's/ $//'; }
@@ -44,24 +44,29 @@ draws = "$TMP/$1.csv"
 EOT
 }
 
-# exact NAME NP DATASET FORMULA WEIGHTS [EXTRA_DATA] [EXTRA_BAYES] [PRIOR]
+# exact NAME NP DATASET FORMULA WEIGHTS [EXTRA_DATA] [EXTRA_BAYES] [PRIOR]:
+# the fit, and its check against exact_posterior.R queued (rqueue.sh)
 exact() {
   local name=$1 np=$2 set=$3 f=$4 w=$5
   fixed_cfg "$name" "$D/$set/$set.h5" "$f" "${6:-}" "${7:-}"
   run_ranks "$np" "$TMP/$name.toml"
   expect_rcs "$name on $np ranks" "$(zeros "$np")"
-  if $R "$SRC/tests/bayes/exact_posterior.R" "$D/$set/$set.csv" "$f" "$w" \
-       "$TMP/$name.json" "$TMP/$name.csv" ${8:+"$8"} > "$TMP/cmp" 2>&1; then
-    pass "$name ($np ranks): exact posterior: $(tail -1 "$TMP/cmp")"
-  else
-    fail "$name ($np ranks): exact posterior"; cat "$TMP/cmp" >&2
-  fi
+  rq_add "$name" "$SRC/tests/bayes/exact_posterior.R" "$D/$set/$set.csv" \
+    "$f" "$w" "$TMP/$name.json" "$TMP/$name.csv" ${8:+"$8"}
+}
+# exact_check NAME NP: after rq_run, the outcome of exact's check
+exact_check() {
+  rq_check "$1" "$1 ($2 ranks): exact posterior" "$1 ($2 ranks): exact posterior"
 }
 
 part_exact() {
   exact seedlings 1 seedlings "weight ~ genotype + (1 | tray)" -
   exact pastes 2 pastes "strength ~ 1 + (1 | batch/cask)" -
   exact penicillin 3 penicillin "diameter ~ 1 + (1 | plate) + (1 | sample)" -
+  rq_run
+  exact_check seedlings 1
+  exact_check pastes 2
+  exact_check penicillin 3
 }
 
 part_exact2() {
@@ -73,20 +78,26 @@ part_exact2() {
 beta_mean = { genotypeB = 2 }
 beta_variance = { genotypeB = 0.5, "(Intercept)" = 100 }' \
     'genotypeB=2:0.5,(Intercept)=0:100'
+  rq_run
+  exact_check sleepdiag 4
+  exact_check weighted 2
+  exact_check prior 3
 }
 
-# reference NAME NP CONFIG CSV FORMULA WEIGHTS VSHAPE VSCALE RSHAPE RSCALE
+# reference NAME NP CONFIG CSV FORMULA WEIGHTS VSHAPE VSCALE RSHAPE RSCALE:
+# the fit, and its check against gibbs_reference.R queued (rqueue.sh)
 reference() {
   local name=$1 np=$2 cfg=$3
   shift 3
   run_ranks "$np" "$cfg"
   expect_rcs "$name on $np ranks" "$(zeros "$np")"
-  if $R "$SRC/tests/bayes/gibbs_reference.R" "$1" "$2" "$3" "$TMP/$name.json" \
-       "$4" "$5" "$6" "$7" > "$TMP/cmp" 2>&1; then
-    pass "$name ($np ranks): independent Gibbs sampler: $(tail -1 "$TMP/cmp")"
-  else
-    fail "$name ($np ranks): independent Gibbs sampler"; cat "$TMP/cmp" >&2
-  fi
+  rq_add "$name" "$SRC/tests/bayes/gibbs_reference.R" "$1" "$2" "$3" \
+    "$TMP/$name.json" "$4" "$5" "$6" "$7"
+}
+# reference_check NAME NP: after rq_run, the outcome of reference's check
+reference_check() {
+  rq_check "$1" "$1 ($2 ranks): independent Gibbs sampler" \
+    "$1 ($2 ranks): independent Gibbs sampler"
 }
 
 part_reference() {
@@ -123,6 +134,9 @@ summary = "$TMP/es.json"
 EOT
   reference es 3 "$TMP/es.toml" "$D/eightschools/eightschools.csv" \
     "y ~ 1 + (1 | school)" sd:sigma 2 100 1 1
+  rq_run
+  reference_check sb 2
+  reference_check es 3
 }
 
 part_reference2() {
@@ -145,6 +159,8 @@ summary = "$TMP/pen.json"
 EOT
   reference pen 4 "$TMP/pen.toml" "$D/penicillin/penicillin.csv" \
     "diameter ~ 1 + (1 | plate) + (1 | sample)" - 1 1 1 1
+  rq_run
+  reference_check pen 4
 }
 
 part_ranks() {

@@ -23,6 +23,7 @@
 #              3): it must fail
 . "$(dirname "$0")/../lib.sh"
 R=Rscript
+. "$(dirname "$0")/rqueue.sh"
 D=$SRC/data
 zeros() { printf '0 %.0s' $(seq "$1") | sed 's/ $//'; }
 same() { printf "$1 %.0s" $(seq "$2") | sed 's/ $//'; }
@@ -61,24 +62,27 @@ part_fullprior() {
 $FULL"
     run_ranks "$np" "$TMP/full$np.toml"
     expect_rcs "full prior on $np ranks" "$(zeros "$np")"
-    if $R "$SRC/tests/bayes/exact_posterior.R" "$D/sleepstudy_diag/sleepstudy_diag.csv" \
-         "$f" - "$TMP/full$np.json" "$TMP/full$np.csv" \
-         "full:250,5|100,5;5,1" > "$TMP/cmp" 2>&1; then
-      pass "full prior B ($np ranks): exact posterior: $(tail -1 "$TMP/cmp")"
-    else
-      fail "full prior B ($np ranks): exact posterior"; cat "$TMP/cmp" >&2
-    fi
+    rq_add "full$np" "$SRC/tests/bayes/exact_posterior.R" \
+      "$D/sleepstudy_diag/sleepstudy_diag.csv" "$f" - "$TMP/full$np.json" \
+      "$TMP/full$np.csv" "full:250,5|100,5;5,1"
+  done
+  # the off-diagonal of B matters: the same draws are far from the exact
+  # posterior with B's covariance dropped
+  rq_add diag "$SRC/tests/bayes/exact_posterior.R" \
+    "$D/sleepstudy_diag/sleepstudy_diag.csv" "$f" - "$TMP/full1.json" \
+    "$TMP/full1.csv" "full:250,5|100,0;0,1"
+  rq_run # the four checks in one R session (rqueue.sh)
+  for np in 1 2 4; do
+    rq_check "full$np" "full prior B ($np ranks): exact posterior" \
+      "full prior B ($np ranks): exact posterior"
   done
   if cmp -s "$TMP/full1.csv" "$TMP/full4.csv"; then
     pass "full prior: draws at 4 ranks are bitwise those at 1"
   else fail "full prior: draws at 4 ranks differ from 1 rank"; fi
-  # the off-diagonal of B matters: the same draws are far from the exact
-  # posterior with B's covariance dropped
-  if $R "$SRC/tests/bayes/exact_posterior.R" "$D/sleepstudy_diag/sleepstudy_diag.csv" \
-       "$f" - "$TMP/full1.json" "$TMP/full1.csv" "full:250,5|100,0;0,1" \
-       > "$TMP/cmp" 2>&1; then
-    fail "full prior: the draws also fit a diagonal B"
-  else pass "full prior: the draws do not fit B without its covariance"; fi
+  # (exit status 1: the check ran and found the draws far off)
+  if [ "$(rq_rc diag)" = 1 ] && grep -q "^FAIL" "$(rq_out diag)"; then
+    pass "full prior: the draws do not fit B without its covariance"
+  else fail "full prior: the draws also fit a diagonal B"; cat "$(rq_out diag)" >&2; fi
   expect_in "$OUT" "full covariance B" "full prior: said in the summary"
   refuse_b "B not square" 4 'e.toml:7:28: [bayes.prior] beta_covariance: row 2 has 1 numbers' \
     '[[4, 1], [1]]'

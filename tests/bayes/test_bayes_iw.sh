@@ -28,6 +28,7 @@
 #              1, 3 and 4 ranks
 . "$(dirname "$0")/../lib.sh"
 R=Rscript
+. "$(dirname "$0")/rqueue.sh"
 D=$SRC/data
 F="Reaction ~ Days + (Days | Subject)"
 CSV=$D/sleepstudy_diag/sleepstudy_diag.csv
@@ -82,12 +83,15 @@ fixed_variances = true"
     run fixed "$np"
     expect_in "$OUT" "cov(Subject (Intercept),Days) 9.60" \
       "fixed ($np ranks): the REML covariance is held (lme4: 9.604)"
-    if $R "$SRC/tests/bayes/exact_posterior.R" "$CSV" "$F" - \
-         "$TMP/fixed.json" "$TMP/fixed.csv" > "$TMP/cmp" 2>&1; then
-      pass "fixed ($np ranks): exact posterior: $(tail -1 "$TMP/cmp")"
-    else
-      fail "fixed ($np ranks): exact posterior"; cat "$TMP/cmp" >&2
-    fi
+    cp "$TMP/fixed.json" "$TMP/fixed.np$np.json"
+    cp "$TMP/fixed.csv" "$TMP/fixed.np$np.csv"
+    rq_add "fixed$np" "$SRC/tests/bayes/exact_posterior.R" "$CSV" "$F" - \
+      "$TMP/fixed.np$np.json" "$TMP/fixed.np$np.csv"
+  done
+  rq_run # both checks in one R session (rqueue.sh)
+  for np in 1 2; do
+    rq_check "fixed$np" "fixed ($np ranks): exact posterior" \
+      "fixed ($np ranks): exact posterior"
   done
   bitwise fixed 1 2 3
 }

@@ -54,8 +54,9 @@ SlurmdPort=$((port + 1))
 AuthType=auth/munge
 CredType=cred/munge
 # cred_expire: how long slurmd refuses a relaunch of a requeued job (and so
-# how long Slurm holds it): 10 s instead of 120 for the requeue test.
-AuthInfo=socket=$d/munge/munge.socket,cred_expire=10
+# how long Slurm holds it): 5 s (the least Slurm accepts) instead of 120 for
+# the requeue test.
+AuthInfo=socket=$d/munge/munge.socket,cred_expire=5
 StateSaveLocation=$d/state
 SlurmdSpoolDir=$d/spool
 SlurmctldPidFile=$d/slurmctld.pid
@@ -70,6 +71,10 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 SchedulerType=sched/backfill
+# Run the main scheduler and backfill every second (defaults 60 and 30 s):
+# a requeued job, held until its begin time, waited up to 30 s for the next
+# pass; so did jobs whose dependency was just met.
+SchedulerParameters=sched_interval=1,bf_interval=1
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 ReturnToService=2
@@ -97,12 +102,12 @@ slurm_local_munge() { # slurm_local_munge DIR: a private munged
     --log-file="$d/munged.log" --seed-file="$d/munged.seed" --force
 }
 
-# Wait up to $2 seconds for command $1 to succeed.
+# Wait up to $2 seconds for command $1 to succeed (tried 5 times a second).
 slurm_local_wait() {
   local i
-  for i in $(seq 1 "$2"); do
+  for i in $(seq 1 $(($2 * 5))); do
     if eval "$1" >/dev/null 2>&1; then return 0; fi
-    sleep 1
+    sleep 0.2
   done
   return 1
 }
@@ -124,19 +129,29 @@ slurm_local_start() { # slurm_local_start DIR [PORT]
   fi
 }
 
-slurm_local_stop() {
-  local d=$SLURM_LOCAL_DIR f pid
-  [ -n "$d" ] || return 0
-  for f in "$d/slurmd.pid" "$d/slurmctld.pid" "$d/munge/munged.pid"; do
+# slurm_local_stop_pids PIDFILE...: SIGTERM to each, wait up to 10 s for
+# all of them to exit, then SIGKILL to any left.
+slurm_local_stop_pids() {
+  local f pid pids="" i left
+  for f in "$@"; do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
-    kill "$pid" 2>/dev/null || continue
-    local i
-    for i in $(seq 1 20); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.5
-    done
-    kill -9 "$pid" 2>/dev/null || true
+    kill "$pid" 2>/dev/null && pids="$pids $pid"
   done
+  for i in $(seq 1 100); do
+    left=""
+    for pid in $pids; do kill -0 "$pid" 2>/dev/null && left="$left $pid"; done
+    [ -n "$left" ] || return 0
+    sleep 0.1
+  done
+  for pid in $left; do kill -9 "$pid" 2>/dev/null || true; done
+}
+
+slurm_local_stop() {
+  local d=$SLURM_LOCAL_DIR
+  [ -n "$d" ] || return 0
+  # the two Slurm daemons together (each takes 1-2 s), then munged
+  slurm_local_stop_pids "$d/slurmd.pid" "$d/slurmctld.pid"
+  slurm_local_stop_pids "$d/munge/munged.pid"
   SLURM_LOCAL_DIR=""
 }
