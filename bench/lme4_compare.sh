@@ -66,8 +66,8 @@ for n in $sizes; do
   printf '[data]\nfile = "data.h5"\ncluster = "school"\n[model]\nformula = "y ~ x1 + x2 + x3 + x4 + x5 + (1 + x1 | school)"\n[output]\nsummary = "hlm.json"\n' >"$d/fit.toml"
   t1=$(min_time mpirun -n 1 "$HLM" "$d/fit.toml")
   t2=$(min_time mpirun -n 2 "$HLM" "$d/fit.toml")
-  mem=$(sed -n 's/.*peak resident set per rank \(.*\) MiB.*/\1/p' "$OUT/last.out" | tr -d ' ')
-  inproc=$(sed -n 's/.*ranks, \([0-9.]*\) s$/\1/p' "$OUT/last.out")
+  mem=$(sed -n 's/.*peak memory per rank: \(.*\) MiB.*/\1/p' "$OUT/last.err" "$OUT/last.out" | head -1 | tr -d ' ')
+  inproc=$(sed -n 's/.*total time: \([0-9.]*\) s$/\1/p' "$OUT/last.err" "$OUT/last.out" | head -1)
   rt="skipped" rmem="skipped" rtot="skipped" diff="-"
   if [ $have_r = 1 ] && [ "$n" -le "$MAX_R_ROWS" ]; then
     [ -f "$d/data.csv" ] || "$PY" - "$d/data.h5" "$d/data.csv" <<'PY'
