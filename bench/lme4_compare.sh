@@ -21,7 +21,11 @@
 #   apt-get install -y --no-install-recommends r-base-core r-cran-lme4
 # Without Rscript and lme4 the R columns say "skipped".
 # Environment: HLM (default build/hlm-mpi), OUT (default /tmp/hlm-bench),
-# REPS (3), RREPS (1), MAX_R_ROWS (lme4 is skipped above, default 1000000).
+# REPS (3), RREPS (1), MAX_R_ROWS (lme4 is skipped above, default 1000000),
+# MODEL: slope (default, the model above), intercept
+# (y ~ x1 + ... + x5 + (1 | school), data without a random slope) or
+# crossed (y ~ x1 + ... + x5 + (1 | school) + (1 | rater), 50 raters crossed
+# with the schools: a global term, dim S = 56).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HLM=${HLM:-$ROOT/build/hlm-mpi}
@@ -34,6 +38,15 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
 mkdir -p "$OUT"
 sizes=${*:-10000 100000 1000000}
+MODEL=${MODEL:-slope}
+case $MODEL in
+  slope) simx='slope_sd = 0.5\ncorrelation = 0.3\n'
+    re='(1 + x1 | school)' ;;
+  intercept) simx='slope_sd = 0\n' re='(1 | school)' ;;
+  crossed) simx='slope_sd = 0\ncrossed_levels = 50\n' re='(1 | school) + (1 | rater)' ;;
+  *) echo "MODEL must be slope, intercept or crossed" >&2; exit 2 ;;
+esac
+export HLM_BENCH_FORMULA="y ~ x1 + x2 + x3 + x4 + x5 + $re"
 have_r=0
 if command -v Rscript >/dev/null && Rscript -e 'library(lme4)' >/dev/null 2>&1; then
   have_r=1
@@ -57,13 +70,15 @@ printf "%-9s %-8s %-10s %-10s %-12s %-10s %-10s %-10s %s\n" rows clusters \
 for n in $sizes; do
   m=$((n / 100))
   d=$OUT/sim$n
+  [ "$MODEL" = slope ] || d=$OUT/$MODEL$n
   mkdir -p "$d"
   if [ ! -f "$d/data.h5" ]; then
-    printf '[simulate]\nrows = %d\nclusters = %d\ncovariates = 5\nslope_sd = 0.5\ncorrelation = 0.3\nseed = 42\n' \
+    printf "[simulate]\nrows = %d\nclusters = %d\ncovariates = 5\n${simx}seed = 42\n" \
       "$n" "$m" >"$d/sim.toml"
     mpirun -n 2 "$HLM" simulate "$d/sim.toml" "$d/data.h5" >"$d/simulate.log" || exit 1
   fi
-  printf '[data]\nfile = "data.h5"\ncluster = "school"\n[model]\nformula = "y ~ x1 + x2 + x3 + x4 + x5 + (1 + x1 | school)"\n[output]\nsummary = "hlm.json"\n' >"$d/fit.toml"
+  printf '[data]\nfile = "data.h5"\ncluster = "school"\n[model]\nformula = "%s"\n[output]\nsummary = "hlm.json"\n' \
+    "$HLM_BENCH_FORMULA" >"$d/fit.toml"
   t1=$(min_time mpirun -n 1 "$HLM" "$d/fit.toml")
   t2=$(min_time mpirun -n 2 "$HLM" "$d/fit.toml")
   mem=$(sed -n 's/.*peak memory per rank: \(.*\) MiB.*/\1/p' "$OUT/last.err" "$OUT/last.out" | head -1 | tr -d ' ')
@@ -73,9 +88,10 @@ for n in $sizes; do
     [ -f "$d/data.csv" ] || "$PY" - "$d/data.h5" "$d/data.csv" <<'PY'
 import sys, h5py, numpy as np
 g = h5py.File(sys.argv[1], "r")["data"]
-cols = ["school", "y"] + [f"x{k}" for k in range(1, 6)]
+ids = ["school"] + (["rater"] if "rater" in g else [])
+cols = ids + ["y"] + [f"x{k}" for k in range(1, 6)]
 np.savetxt(sys.argv[2], np.column_stack([g[c][:] for c in cols]), delimiter=",",
-           header=",".join(cols), comments="", fmt=["%d"] + ["%.17g"] * 6)
+           header=",".join(cols), comments="", fmt=["%d"] * len(ids) + ["%.17g"] * 6)
 PY
     reps=$REPS; [ "$n" -ge 1000000 ] && reps=$RREPS
     /usr/bin/time -f "%e %M" -o "$d/r.time" Rscript "$ROOT/bench/lme4_fit.R" "$d/data.csv" \

@@ -24,9 +24,7 @@
 . "$(dirname "$0")/../lib.sh"
 R=Rscript
 . "$(dirname "$0")/rqueue.sh"
-D=$SRC/data
-zeros() { printf '0 %.0s' $(seq "$1") | sed 's/ $//'; }
-same() { printf "$1 %.0s" $(seq "$2") | sed 's/ $//'; }
+. "$(dirname "$0")/bayes_lib.sh"
 
 # cfg NAME H5 FORMULA EXTRA_DATA EXTRA (after [bayes] seed)
 cfg() {
@@ -113,38 +111,6 @@ EOT
   run_ranks "$2" "$TMP/e.toml"
   expect_rcs "$1" "$(same 4 "$2")"
   expect_in "$ERR" "$3" "$1: message"
-}
-
-# es NAME NP FAMILY_LINES: eight schools with mu ~ N(0, 25)
-es() {
-  cat > "$TMP/$1.toml" <<EOT
-[data]
-file = "$D/eightschools/eightschools.h5"
-known_sd = "sigma"
-[model]
-formula = "y ~ 1 + (1 | school)"
-method = "bayes"
-[bayes]
-chains = 4
-iterations = 6000
-warmup = 1000
-seed = 11
-[bayes.prior]
-beta_variance = { "(Intercept)" = 25 }
-$3
-[output]
-summary = "$TMP/$1.json"
-draws = "$TMP/$1.csv"
-EOT
-  run_ranks "$2" "$TMP/$1.toml"
-  expect_rcs "$1 on $2 ranks" "$(zeros "$2")"
-}
-
-grid() {
-  if /usr/bin/python3 "$SRC/tests/bayes/eightschools_grid.py" \
-       "$D/eightschools/eightschools.csv" "$TMP/$1.json" "$2" 5 25 > "$TMP/cmp" 2>&1; then
-    pass "$1: $(tail -1 "$TMP/cmp")"; cat "$TMP/cmp"
-  else fail "$1: grid"; cat "$TMP/cmp" >&2; fi
 }
 
 part_halfprior() {

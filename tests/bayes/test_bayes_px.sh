@@ -27,42 +27,12 @@
 #            shape of the inverse-gamma draw of seta^2 too large by 10):
 #            it must fail
 . "$(dirname "$0")/../lib.sh"
-D=$SRC/data
-zeros() { printf '0 %.0s' $(seq "$1") | sed 's/ $//'; }
+. "$(dirname "$0")/bayes_lib.sh"
 
-# es NAME NP EXPANSION
-es() {
-  cat > "$TMP/$1.toml" <<EOT
-[data]
-file = "$D/eightschools/eightschools.h5"
-known_sd = "sigma"
-[model]
-formula = "y ~ 1 + (1 | school)"
-method = "bayes"
-[bayes]
-chains = 4
-iterations = 6000
-warmup = 1000
-seed = 11
-expansion = "$3"
-[bayes.prior]
-beta_variance = { "(Intercept)" = 25 }
-group_sd = "half-cauchy"
-group_sd_scale = 5
-[output]
-summary = "$TMP/$1.json"
-draws = "$TMP/$1.csv"
-EOT
-  run_ranks "$2" "$TMP/$1.toml"
-  expect_rcs "$1 on $2 ranks" "$(zeros "$2")"
-}
-
-grid() {
-  if /usr/bin/python3 "$SRC/tests/bayes/eightschools_grid.py" \
-       "$D/eightschools/eightschools.csv" "$TMP/$1.json" 1 5 25 > "$TMP/cmp" 2>&1; then
-    pass "$1: $(tail -1 "$TMP/cmp")"; cat "$TMP/cmp"
-  else fail "$1: grid"; cat "$TMP/cmp" >&2; fi
-}
+HC='group_sd = "half-cauchy"
+group_sd_scale = 5'
+# es NAME NP EXPANSION: eight schools, tau ~ half-Cauchy(0, 5)
+es_px() { es "$1" "$2" "$HC" "expansion = \"$3\""; }
 
 # compare WHAT JSON_PX JSON_AUX NAME...
 compare() {
@@ -73,20 +43,20 @@ compare() {
 }
 
 part_es() {
-  es px1 1 parameter
+  es_px px1 1 parameter
   expect_in "$OUT" "drawn by parameter expansion" "expansion: said in the summary"
-  grid px1
-  es px2 2 parameter
-  es px4 4 parameter
+  grid px1 1
+  es_px px2 2 parameter
+  es_px px4 4 parameter
   local np
   for np in 2 4; do
     if cmp -s "$TMP/px1.csv" "$TMP/px$np.csv"; then
       pass "expansion: draws at $np ranks are bitwise those at 1"
     else fail "expansion: draws at $np ranks differ from 1 rank"; fi
   done
-  es aux1 1 auxiliary
+  es_px aux1 1 auxiliary
   expect_in "$OUT" "drawn by the auxiliary inverse-gamma mixture" "auxiliary: said in the summary"
-  grid aux1
+  grid aux1 1
   compare "eight schools" "$TMP/px1.json" "$TMP/aux1.json" "(Intercept)" \
     "sd(school (Intercept))" "var(school (Intercept))"
   # the gain that motivates the expansion: the ESS of tau (a property of
