@@ -174,7 +174,8 @@ wishart_scale = $PSI"
 
 part_crossed() {
   /usr/bin/python3 "$SRC/tests/bayes/make_crossed_small.py" "$TMP/x.csv"
-  "$HLM" import "$TMP/x.csv" "$TMP/x.h5" > /dev/null || fail "crossed: import"
+  run_ranks 1 import "$TMP/x.csv" "$TMP/x.h5"
+  expect_rcs "crossed: import" 0
   local fx="y ~ x + (1 | a) + (1 + x | b)"
   cat > "$TMP/cr.toml" <<EOT
 [data]
