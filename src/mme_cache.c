@@ -18,7 +18,6 @@ struct hlm_absorb_cache {
   unsigned gen;    /* current generation; a slot is valid if its stamp is */
   unsigned *stamp; /* ncl */
   size_t *off;     /* ncl + 1: slot offsets in data */
-  size_t *nfactor; /* ncl: doubles of the factor */
   double *data;
 };
 
@@ -31,7 +30,6 @@ void hlm_absorb_cache_destroy(hlm_absorb_cache **cp)
   free(c->theta);
   free(c->stamp);
   free(c->off);
-  free(c->nfactor);
   free(c->data);
   free(c);
   *cp = NULL;
@@ -44,33 +42,39 @@ static double cache_cap_bytes(void)
   return mb * 1024.0 * 1024.0;
 }
 
+/* Doubles of cluster j's factor (tree panels or dense q x q) and of its
+ * whole slot: factor, W_j (q x h), w_j (q), log det C_jj. */
+static size_t factor_doubles(const hlm_mme *m, int64_t j)
+{
+  const hlm_xblock *b = &m->blk[j];
+  return b->tree != NULL ? b->tree->npanel : (size_t)b->q * (size_t)b->q;
+}
+
+static size_t slot_doubles(const hlm_mme *m, int64_t j)
+{
+  const hlm_xblock *b = &m->blk[j];
+  return factor_doubles(m, j) + (size_t)b->q * (size_t)(b->ng + m->p + 1) + 1;
+}
+
 hlm_status hlm_absorb_cache_create(const hlm_mme *m, hlm_absorb_cache **out)
 {
   hlm_status status = HLM_OK;
   hlm_absorb_cache *c = NULL;
-  double total = 0.0;
   *out = NULL;
-  for (int64_t j = 0; j < m->ncl; j++) {
-    const hlm_xblock *b = &m->blk[j];
-    double nf = b->tree != NULL ? (double)b->tree->npanel : (double)b->q * b->q;
-    total += nf + (double)b->q * (b->ng + m->p + 1) + 1;
-  }
-  if (m->distributed || m->ncl == 0 || 8.0 * total > cache_cap_bytes()) {
+  if (m->distributed || m->ncl == 0) {
     return HLM_OK; /* no cache: every pass absorbs */
   }
   HLM_ALLOC(c, 1);
+  HLM_ALLOC(c->off, m->ncl + 1);
+  for (int64_t j = 0; j < m->ncl; j++) {
+    c->off[j + 1] = c->off[j] + slot_doubles(m, j);
+  }
+  if (8.0 * (double)c->off[m->ncl] > cache_cap_bytes()) {
+    goto cleanup; /* too big: no cache */
+  }
   c->ntheta = hlm_design_ntheta(m->d);
   HLM_ALLOC(c->theta, c->ntheta > 0 ? c->ntheta : 1);
   HLM_ALLOC(c->stamp, m->ncl);
-  HLM_ALLOC(c->off, m->ncl + 1);
-  HLM_ALLOC(c->nfactor, m->ncl);
-  for (int64_t j = 0; j < m->ncl; j++) {
-    const hlm_xblock *b = &m->blk[j];
-    c->nfactor[j] =
-        b->tree != NULL ? b->tree->npanel : (size_t)b->q * (size_t)b->q;
-    c->off[j + 1] = c->off[j] + c->nfactor[j] +
-                    (size_t)b->q * (size_t)(b->ng + m->p + 1) + 1;
-  }
   HLM_ALLOC(c->data, c->off[m->ncl] > 0 ? c->off[m->ncl] : 1);
   c->gen = 1; /* stamps start at 0: nothing valid */
   *out = c;
@@ -90,10 +94,19 @@ static void cache_theta(hlm_absorb_cache *c, const double *theta)
   }
 }
 
-/* The factor's work array of cluster j: tree panels or dense C. */
-static double *factor_of(hlm_mme *m, int64_t j)
+/* Copy between cluster j's slot and the work arrays absorb_cluster fills
+ * (its factor in m->tW or m->C, m->B, m->w; to_slot: work -> slot). */
+static void copy_slot(hlm_mme *m, int64_t j, double *slot, int to_slot)
 {
-  return m->blk[j].tree != NULL ? m->tW : m->C;
+  const hlm_xblock *b = &m->blk[j];
+  size_t nf = factor_doubles(m, j), nb = (size_t)b->q * (size_t)(b->ng + m->p);
+  double *work[3] = {b->tree != NULL ? m->tW : m->C, m->B, m->w};
+  size_t len[3] = {nf, nb, (size_t)b->q};
+  for (int k = 0; k < 3; k++) {
+    memcpy(to_slot ? slot : work[k], to_slot ? work[k] : slot,
+           len[k] * sizeof *slot);
+    slot += len[k];
+  }
 }
 
 int hlm_absorb_cache_get(hlm_mme *m, int64_t j, const double *theta, double *ld)
@@ -106,14 +119,8 @@ int hlm_absorb_cache_get(hlm_mme *m, int64_t j, const double *theta, double *ld)
   if (c->stamp[j] != c->gen) {
     return 0;
   }
-  const hlm_xblock *b = &m->blk[j];
-  size_t nb = (size_t)b->q * (size_t)(b->ng + m->p);
-  const double *s = c->data + c->off[j];
-  memcpy(factor_of(m, j), s, c->nfactor[j] * sizeof *s);
-  s += c->nfactor[j];
-  memcpy(m->B, s, nb * sizeof *s);
-  memcpy(m->w, s + nb, (size_t)b->q * sizeof *s);
-  *ld += s[nb + (size_t)b->q];
+  copy_slot(m, j, c->data + c->off[j], 0);
+  *ld += c->data[c->off[j + 1] - 1];
   return 1;
 }
 
@@ -124,13 +131,7 @@ void hlm_absorb_cache_put(hlm_mme *m, int64_t j, const double *theta, double ld)
     return;
   }
   cache_theta(c, theta);
-  const hlm_xblock *b = &m->blk[j];
-  size_t nb = (size_t)b->q * (size_t)(b->ng + m->p);
-  double *s = c->data + c->off[j];
-  memcpy(s, factor_of(m, j), c->nfactor[j] * sizeof *s);
-  s += c->nfactor[j];
-  memcpy(s, m->B, nb * sizeof *s);
-  memcpy(s + nb, m->w, (size_t)b->q * sizeof *s);
-  s[nb + (size_t)b->q] = ld;
+  copy_slot(m, j, c->data + c->off[j], 1);
+  c->data[c->off[j + 1] - 1] = ld;
   c->stamp[j] = c->gen;
 }

@@ -62,17 +62,15 @@ static int user_sets_pml(void)
          file_sets_pml("/etc/openmpi/openmpi-mca-params.conf");
 }
 
-const char *hlm_mpi_defaults(void)
+void hlm_mpi_defaults(void)
 {
   const char *off = getenv("HLM_MPI_DEFAULTS");
 #ifdef OPEN_MPI
   if ((off == NULL || strcmp(off, "0") != 0) && !user_sets_pml() &&
       !has_fabric()) {
     setenv("OMPI_MCA_pml", "ob1", 0);
-    return "OMPI_MCA_pml=ob1";
   }
 #else
   (void)off;
 #endif
-  return NULL;
 }

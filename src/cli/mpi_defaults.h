@@ -13,7 +13,7 @@
 #ifndef HLM_MPI_DEFAULTS_H
 #define HLM_MPI_DEFAULTS_H
 
-/* Set the defaults; returns what was set ("OMPI_MCA_pml=ob1") or NULL. */
-const char *hlm_mpi_defaults(void);
+/* Set the defaults (OMPI_MCA_pml=ob1 when they apply). */
+void hlm_mpi_defaults(void);
 
 #endif
