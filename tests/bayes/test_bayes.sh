@@ -18,30 +18,12 @@
 #   errors     refusals: exit codes on every rank and the messages
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/rqueue.sh"
-D=$SRC/data
-zeros() { printf '0 %.0s' $(seq "$1") | sed 's/ $//'; }
-same() { printf "$1 %.0s" $(seq "$2") | sed 's/ $//'; }
+. "$(dirname "$0")/bayes_lib.sh"
 
 # fixed_cfg NAME H5 FORMULA EXTRA_DATA EXTRA_BAYES: a held-variances config
 fixed_cfg() {
-  cat > "$TMP/$1.toml" <<EOT
-[data]
-file = "$2"
-$4
-[model]
-formula = "$3"
-method = "bayes"
-[bayes]
-chains = 2
-iterations = 1100
-warmup = 100
-seed = 5
-fixed_variances = true
-$5
-[output]
-summary = "$TMP/$1.json"
-draws = "$TMP/$1.csv"
-EOT
+  small_cfg "$1" "$2" "$3" "$4" "fixed_variances = true
+$5"
 }
 
 # exact NAME NP DATASET FORMULA WEIGHTS [EXTRA_DATA] [EXTRA_BAYES] [PRIOR]:

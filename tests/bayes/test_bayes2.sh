@@ -26,27 +26,6 @@ R=Rscript
 . "$(dirname "$0")/rqueue.sh"
 . "$(dirname "$0")/bayes_lib.sh"
 
-# cfg NAME H5 FORMULA EXTRA_DATA EXTRA (after [bayes] seed)
-cfg() {
-  cat > "$TMP/$1.toml" <<EOT
-[data]
-file = "$2"
-$4
-[model]
-formula = "$3"
-method = "bayes"
-[bayes]
-chains = 2
-iterations = 1100
-warmup = 100
-seed = 5
-$5
-[output]
-summary = "$TMP/$1.json"
-draws = "$TMP/$1.csv"
-EOT
-}
-
 FULL='[bayes.prior]
 beta_mean = { "(Intercept)" = 250, Days = 5 }
 beta_covariance = [[100, 5],
@@ -55,7 +34,7 @@ beta_covariance = [[100, 5],
 part_fullprior() {
   local f="Reaction ~ Days + (Days || Subject)" np
   for np in 1 2 4; do
-    cfg "full$np" "$D/sleepstudy_diag/sleepstudy_diag.h5" "$f" "" \
+    small_cfg "full$np" "$D/sleepstudy_diag/sleepstudy_diag.h5" "$f" "" \
       "fixed_variances = true
 $FULL"
     run_ranks "$np" "$TMP/full$np.toml"
@@ -187,21 +166,8 @@ EOT
   else fail "half-Cauchy, crossed: independent sampler"; cat "$TMP/cmp" >&2; fi
 }
 
-part_sbc() {
-  if /usr/bin/python3 "$SRC/tests/bayes/sbc.py" "$HLM" "$TMP" 40 > "$TMP/cmp" 2>&1; then
-    pass "calibration: $(tail -1 "$TMP/cmp")"; cat "$TMP/cmp"
-  else fail "calibration"; cat "$TMP/cmp" >&2; fi
-}
-
-part_sbcbug() {
-  HLM_TEST_PLANT_BUG=3 /usr/bin/python3 "$SRC/tests/bayes/sbc.py" "$HLM" "$TMP" 40 \
-    > "$TMP/cmp" 2>&1
-  local rc=$?
-  cat "$TMP/cmp"
-  if [ "$rc" -eq 1 ]; then pass "calibration fails with the planted bug: $(tail -1 "$TMP/cmp")"
-  else fail "calibration with the planted bug: exit $rc, not 1 (not calibrated)"; fi
-  expect_in "$TMP/cmp" "var(g (Intercept))   rank counts" "the bug's variance is checked"
-}
+part_sbc() { sbc_passes calibration 40; }
+part_sbcbug() { sbc_fails_with_bug 3 40; }
 
 part_"${1:?usage: test_bayes2.sh fullprior|halfprior|halfref|sbc|sbcbug}"
 finish

@@ -29,10 +29,9 @@
 . "$(dirname "$0")/../lib.sh"
 R=Rscript
 . "$(dirname "$0")/rqueue.sh"
-D=$SRC/data
+. "$(dirname "$0")/bayes_lib.sh"
 F="Reaction ~ Days + (Days | Subject)"
 CSV=$D/sleepstudy_diag/sleepstudy_diag.csv
-zeros() { printf '0 %.0s' $(seq "$1") | sed 's/ $//'; }
 
 # cfg NAME BAYES [PRIOR]: a config of the sleepstudy fit
 cfg() {
@@ -173,9 +172,7 @@ wishart_scale = $PSI"
 }
 
 part_crossed() {
-  /usr/bin/python3 "$SRC/tests/bayes/make_crossed_small.py" "$TMP/x.csv"
-  run_ranks 1 import "$TMP/x.csv" "$TMP/x.h5"
-  expect_rcs "crossed: import" 0
+  crossed_small crossed
   local fx="y ~ x + (1 | a) + (1 + x | b)"
   cat > "$TMP/cr.toml" <<EOT
 [data]

@@ -115,9 +115,7 @@ EOT
 }
 
 part_mixed() {
-  /usr/bin/python3 "$SRC/tests/bayes/make_crossed_small.py" "$TMP/x.csv"
-  run_ranks 1 import "$TMP/x.csv" "$TMP/x.h5"
-  expect_rcs "mixed: import" 0
+  crossed_small mixed
   local fx="y ~ x + (1 | a) + (1 + x | b)" np
   for np in 2 1 3; do
     cat > "$TMP/mx$np.toml" <<EOT
@@ -153,21 +151,8 @@ EOT
   else fail "mixed: draws at 3 ranks differ from 1 rank"; fi
 }
 
-part_sbc() {
-  if /usr/bin/python3 "$SRC/tests/bayes/sbc.py" "$HLM" "$TMP" 30 half-t > "$TMP/cmp" 2>&1; then
-    pass "calibration, expansion: $(tail -1 "$TMP/cmp")"; cat "$TMP/cmp"
-  else fail "calibration, expansion"; cat "$TMP/cmp" >&2; fi
-}
-
-part_sbcbug() {
-  HLM_TEST_PLANT_BUG=10 /usr/bin/python3 "$SRC/tests/bayes/sbc.py" "$HLM" "$TMP" 30 half-t \
-    > "$TMP/cmp" 2>&1
-  local rc=$?
-  cat "$TMP/cmp"
-  if [ "$rc" -eq 1 ]; then pass "calibration fails with the planted bug: $(tail -1 "$TMP/cmp")"
-  else fail "calibration with the planted bug: exit $rc, not 1 (not calibrated)"; fi
-  expect_in "$TMP/cmp" "var(g (Intercept))   rank counts" "the bug's variance is checked"
-}
+part_sbc() { sbc_passes "calibration, expansion" 30 half-t; }
+part_sbcbug() { sbc_fails_with_bug 10 30 half-t; }
 
 part_"${1:?usage: test_bayes_px.sh es|crossed|mixed|sbc|sbcbug}"
 finish
